@@ -1,0 +1,158 @@
+"""The compiled prompt: a frozen, versioned JSON artifact, validated by pydantic on load.
+
+The content hash is the sha256 of the artifact's canonical JSON without the hash itself; a file
+whose content does not match its hash is refused. Loading never runs code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from pldc.backends.base import ModelIdentity
+from pldc.errors import ArtifactError
+from pldc.evaluate import Scores
+from pldc.rulepool import Rule
+from pldc.search import TrialRecord
+
+SCHEMA_VERSION = 1
+TRACKED_PACKAGES = ("pldc", "dspy", "llama-cpp-python", "optuna", "scikit-learn", "pydantic")
+
+
+class PromptRecord(BaseModel):
+    system: str
+    user_template: str
+    input_fields: list[str]
+    output_field: str
+    labels: list[str]
+
+
+class TaskRecord(BaseModel):
+    name: str
+    signature: str
+    instruction: str
+    data_fingerprint: str
+    split_sizes: dict[str, int]
+
+
+class ArtifactScores(BaseModel):
+    dev: Scores
+    test: Scores
+    baseline_dev: Scores
+    """The same student and scaffold with no rules."""
+    baseline_test: Scores
+
+
+class SearchRecord(BaseModel):
+    sampler: str
+    trials: list[TrialRecord]
+    best_trial: int
+    teacher_examples: int
+    candidate_rules: list[Rule]
+    """The whole rule pool the search chose from, kept or not."""
+
+
+class CompiledPrompt(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    task: TaskRecord
+    prompt: PromptRecord
+    rules: list[Rule]
+    """The rules in the system prompt, in prompt order."""
+    teacher: ModelIdentity
+    student: ModelIdentity
+    token_count: int
+    token_budget: int
+    seed: int
+    scores: ArtifactScores
+    search: SearchRecord
+    versions: dict[str, str]
+    content_hash: str = ""
+
+    def with_hash(self) -> CompiledPrompt:
+        return self.model_copy(update={"content_hash": _digest(self)})
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        artifact = self if self.content_hash else self.with_hash()
+        path.write_text(artifact.to_json())
+        return path
+
+
+def installed_versions() -> dict[str, str]:
+    versions = {}
+    for package in TRACKED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def load_artifact(path: str | Path) -> CompiledPrompt:
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ArtifactError(
+            f"{path}: no such artifact; run `pldc compile TASK.py` first."
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path}: not valid JSON ({exc}); recompile it.") from None
+    if not isinstance(raw, dict):
+        raise ArtifactError(f"{path}: not a pldc artifact (top level is not an object).")
+    version = raw.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ArtifactError(
+            f"{path}: field schema_version is {version!r}; this pldc reads version "
+            f"{SCHEMA_VERSION}. Recompile the task or install a matching pldc."
+        )
+    try:
+        artifact = CompiledPrompt.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ArtifactError(
+            f"{path}: field {where}: {first['msg']} ({exc.error_count()} problem(s)); the file "
+            "is corrupt or hand-edited. Recompile it."
+        ) from None
+    expected = _digest(artifact)
+    if artifact.content_hash != expected:
+        raise ArtifactError(
+            f"{path}: field content_hash is {artifact.content_hash[:16]}… but the content hashes "
+            f"to {expected[:16]}…; the file was modified after compiling. Recompile it."
+        )
+    _warn_on_version_drift(path, artifact.versions)
+    return artifact
+
+
+def _digest(artifact: CompiledPrompt) -> str:
+    body = artifact.model_dump(mode="json", exclude={"content_hash"})
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _warn_on_version_drift(path: Path, recorded: dict[str, str]) -> None:
+    current = installed_versions()
+    drift = [
+        f"{name} {recorded[name]} -> {current[name]}"
+        for name in ("llama-cpp-python", "dspy")
+        if name in recorded and recorded[name] != current.get(name)
+    ]
+    if drift:
+        warnings.warn(
+            f"{path}: compiled with other versions ({'; '.join(drift)}); predictions may differ "
+            "slightly from the scores recorded in it.",
+            stacklevel=3,
+        )

@@ -1,0 +1,60 @@
+"""Model backends: one small interface, a local (llama.cpp), a remote (dspy/litellm) and a
+function-wrapping implementation for tests."""
+
+from __future__ import annotations
+
+from pldc.backends._function import FunctionBackend
+from pldc.backends.base import Backend, ModelIdentity, with_retries
+from pldc.errors import MissingExtraError, ModelError
+from pldc.models import CATALOGUE, is_local_model_name
+from pldc.progress import NullProgress, Progress
+
+__all__ = [
+    "Backend",
+    "FunctionBackend",
+    "ModelIdentity",
+    "open_model",
+    "open_recorded_model",
+    "with_retries",
+]
+
+
+def open_model(
+    name: str,
+    *,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    progress: Progress | None = None,
+) -> Backend:
+    """A backend for a catalogue name, a `.gguf` path, or a dspy/litellm `provider/model`."""
+    if is_local_model_name(name):
+        try:
+            from pldc.backends._llama import LlamaCppBackend
+        except ImportError:
+            raise MissingExtraError(f"local model {name!r}", "local") from None
+        return LlamaCppBackend.open(name, progress=progress or NullProgress())
+    if "/" in name:
+        from pldc.backends._remote import RemoteBackend
+
+        return RemoteBackend(name, api_base=api_base, api_key=api_key)
+    raise ModelError(
+        f"unknown model {name!r}: use a local model ({', '.join(sorted(CATALOGUE))}), a path "
+        "to a .gguf file, or a dspy/litellm model string such as 'openai/gpt-4o-mini' or "
+        "'ollama_chat/llama3.2'."
+    )
+
+
+def open_recorded_model(identity: ModelIdentity, *, api_base: str | None = None) -> Backend:
+    """Reopen the model an artifact recorded, refusing a local file with another sha256."""
+    if identity.kind == "function":
+        raise ModelError(
+            f"the artifact's student {identity.name!r} was a test function; pass student= to "
+            "pldc.load to run it."
+        )
+    backend = open_model(identity.name, api_base=api_base)
+    if identity.sha256 and backend.identity.sha256 != identity.sha256:
+        raise ModelError(
+            f"model {identity.name!r} has sha256 {backend.identity.sha256}, but the artifact was "
+            f"compiled against {identity.sha256}; use the same model file or recompile."
+        )
+    return backend

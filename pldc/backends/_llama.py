@@ -1,0 +1,154 @@
+"""Local GGUF models in-process through llama-cpp-python.
+
+Label scoring reads raw logits: the chat prompt is evaluated once, reusing whatever prefix of
+it is still in the KV cache (the system prompt, when examples are scored one after another),
+then each label's tokens are scored and rolled back. `logits_all` and echo logprobs are not
+used: they are slow or wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from llama_cpp import Llama
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+from pldc.backends.base import Backend, ModelIdentity
+from pldc.errors import ModelError
+from pldc.models import resolve_gguf
+from pldc.progress import NullProgress, Progress
+from pldc.render import Message
+
+
+class LlamaCppBackend(Backend):
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        name: str,
+        sha256: str,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+    ) -> None:
+        self._llm = Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_batch=512,
+            n_threads=n_threads or min(2, os.cpu_count() or 1),
+            logits_all=False,
+            verbose=False,
+        )
+        # Close before interpreter teardown; llama.cpp's own __del__ fails once modules are gone.
+        weakref.finalize(self, self._llm.close)
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelError(
+                f"{model_path} has no chat template (a base model); pldc needs an instruction "
+                "model with a chat template as teacher or student."
+            )
+        self._formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=self._token_text(self._llm.token_eos()),
+            bos_token=self._token_text(self._llm.token_bos()),
+            add_generation_prompt=True,
+        )
+        self._label_tokens: dict[str, list[int]] = {}
+        self.identity = ModelIdentity(
+            kind="local",
+            name=name,
+            sha256=sha256,
+            decoding="label_logprob",
+            tokenizer=f"gguf:{name}@{sha256[:16]}",
+        )
+
+    @classmethod
+    def open(cls, name: str, *, progress: Progress | None = None, **kwargs) -> LlamaCppBackend:
+        progress = progress or NullProgress()
+        with progress.stage(f"model {Path(name).name}", total=None) as stage:
+
+            def on_bytes(done: int, total: int) -> None:
+                stage.update(completed=done, total=total, status="assembling GGUF")
+
+            path, sha256 = resolve_gguf(name, on_bytes)
+            stage.update(status="loading")
+            return cls(path, name=name, sha256=sha256, **kwargs)
+
+    def chat_prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The model's own chat template, applied with the assistant turn opened."""
+        prompt = self._formatter(messages=[dict(m) for m in messages]).prompt
+        return self._llm.tokenize(prompt.encode(), add_bos=False, special=True)
+
+    def generate(self, messages: Sequence[Message], *, max_tokens: int = 256) -> str:
+        prompt = self.chat_prompt_tokens(messages)
+        self._check_context(len(prompt) + max_tokens)
+        completion = self._llm.create_completion(
+            prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, seed=0
+        )
+        return completion["choices"][0]["text"].strip()
+
+    def score(self, messages: Sequence[Message], labels: Sequence[str]) -> dict[str, float]:
+        prompt = self.chat_prompt_tokens(messages)
+        label_tokens = [self._tokens_of_label(label) for label in labels]
+        self._check_context(len(prompt) + max(len(t) for t in label_tokens))
+        first = _log_softmax(self._eval_reusing_prefix(prompt))
+        scores = {}
+        for label, tokens in zip(labels, label_tokens, strict=True):
+            total = float(first[tokens[0]])
+            for previous, token in zip(tokens, tokens[1:], strict=False):
+                self._llm.eval([previous])
+                total += float(_log_softmax(self._last_logits())[token])
+            self._llm.n_tokens = len(prompt)  # roll the label back out of the cache
+            scores[label] = total
+        return scores
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode(), add_bos=False, special=False))
+
+    def close(self) -> None:
+        self._llm.close()
+
+    def _eval_reusing_prefix(self, tokens: list[int]) -> np.ndarray:
+        cached = self._llm.input_ids[: self._llm.n_tokens]
+        shared = 0
+        for cached_token, token in zip(cached, tokens, strict=False):
+            if cached_token != token:
+                break
+            shared += 1
+        # The last prompt token is always re-evaluated: its logits are the ones we need.
+        self._llm.n_tokens = min(shared, len(tokens) - 1)
+        self._llm.eval(tokens[self._llm.n_tokens :])
+        return self._last_logits()
+
+    def _last_logits(self) -> np.ndarray:
+        # Without logits_all, llama.cpp keeps logits for the last evaluated position only.
+        raw = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._llm.n_vocab(),))
+        return raw.astype(np.float64)
+
+    def _tokens_of_label(self, label: str) -> list[int]:
+        if label not in self._label_tokens:
+            tokens = self._llm.tokenize(label.encode(), add_bos=False, special=False)
+            if not tokens:
+                raise ModelError(f"label {label!r} tokenizes to nothing; use a non-empty label.")
+            self._label_tokens[label] = tokens
+        return self._label_tokens[label]
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self._llm.detokenize([token], special=True).decode(errors="ignore")
+
+    def _check_context(self, needed: int) -> None:
+        if needed > self._llm.n_ctx():
+            raise ModelError(
+                f"{self.identity.name}: the prompt needs {needed} tokens but the context holds "
+                f"{self._llm.n_ctx()}; shorten the inputs or the token budget."
+            )
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max()
+    return shifted - np.log(np.exp(shifted).sum())

@@ -1,0 +1,58 @@
+"""Any dspy / litellm model string as a backend: OpenAI, Anthropic, Ollama, vLLM via api_base."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pldc.backends.base import Backend, ModelIdentity, with_retries
+from pldc.render import Message, parse_label
+
+
+class RemoteBackend(Backend):
+    """Remote models expose no label log-likelihoods here: the reply is generated and parsed."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        max_tokens: int = 512,
+        attempts: int = 4,
+    ) -> None:
+        import dspy
+
+        client_settings = {k: v for k, v in (("api_base", api_base), ("api_key", api_key)) if v}
+        # pldc retries itself (with_retries) so failures are reported the same way everywhere.
+        self._lm = dspy.LM(
+            model,
+            temperature=0.0,
+            max_tokens=max_tokens,
+            cache=False,
+            num_retries=0,
+            **client_settings,
+        )
+        self._model = model
+        self._attempts = attempts
+        self.identity = ModelIdentity(
+            kind="remote", name=model, decoding="generate_parse", tokenizer=f"litellm:{model}"
+        )
+
+    def generate(self, messages: Sequence[Message], *, max_tokens: int = 256) -> str:
+        outputs = with_retries(
+            lambda: self._lm(messages=[dict(m) for m in messages], max_tokens=max_tokens),
+            what=f"remote model {self._model}",
+            attempts=self._attempts,
+        )
+        first = outputs[0]
+        return first["text"] if isinstance(first, dict) else str(first)
+
+    def score(self, messages: Sequence[Message], labels: Sequence[str]) -> dict[str, float]:
+        answer = parse_label(self.generate(messages, max_tokens=16), labels)
+        return {label: 0.0 if label == answer else -math.inf for label in labels}
+
+    def count_tokens(self, text: str) -> int:
+        import litellm
+
+        return int(litellm.token_counter(model=self._model, text=text))

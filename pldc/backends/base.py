@@ -1,0 +1,74 @@
+"""The small interface every model sits behind, and the identity recorded for it."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from pldc.errors import ModelError
+from pldc.render import Message
+
+Decoding = Literal["label_logprob", "generate_parse"]
+
+
+class ModelIdentity(BaseModel):
+    """Enough to tell, later, whether the same model is in use."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["local", "remote", "function"]
+    name: str
+    sha256: str | None = None
+    decoding: Decoding
+    tokenizer: str
+
+
+class Backend(ABC):
+    """A model pldc can prompt: generate text, score a fixed label set, count tokens."""
+
+    identity: ModelIdentity
+
+    @abstractmethod
+    def generate(self, messages: Sequence[Message], *, max_tokens: int = 256) -> str:
+        """The model's reply to a chat, decoded greedily."""
+
+    @abstractmethod
+    def score(self, messages: Sequence[Message], labels: Sequence[str]) -> dict[str, float]:
+        """Log-likelihood of each label as the whole assistant reply (higher is likelier)."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens in `text` under this model's own tokenizer."""
+
+    def predict(self, messages: Sequence[Message], labels: Sequence[str]) -> str:
+        label_scores = self.score(messages, labels)
+        # Ties go to the label declared first, so predictions never depend on dict order.
+        return max(labels, key=lambda label: (label_scores[label], -labels.index(label)))
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        pass
+
+
+T = TypeVar("T")
+
+
+def with_retries(
+    call: Callable[[], T], *, what: str, attempts: int = 4, first_delay: float = 1.0
+) -> T:
+    """Retry a flaky remote call with exponential backoff, then report it as a ModelError."""
+    delay = first_delay
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as exc:
+            if attempt == attempts:
+                raise ModelError(
+                    f"{what} failed after {attempts} attempts: {type(exc).__name__}: {exc}"
+                ) from exc
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")

@@ -1,0 +1,200 @@
+"""`pldc compile`, `pldc eval` and `pldc show`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pldc.artifact import CompiledPrompt, load_artifact
+from pldc.backends import open_model, open_recorded_model
+from pldc.compiler import CompileSettings, compile_task
+from pldc.data import load_task_data
+from pldc.errors import DataError, PLDError
+from pldc.evaluate import Scores, StudentEvaluator
+from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pldc.progress import RichProgress
+from pldc.taskfile import load_task_file
+
+console = Console()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except PLDError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        Console(stderr=True).print(
+            "[yellow]interrupted[/]: finished work is saved; rerun the same command to resume."
+        )
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pldc", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    compile_ = commands.add_parser("compile", help="compile a task file into a prompt artifact")
+    compile_.add_argument("task_file", metavar="TASK.py")
+    compile_.add_argument("--teacher", help=f"teacher model (default: {DEFAULT_TEACHER})")
+    compile_.add_argument("--student", help=f"student model (default: {DEFAULT_STUDENT})")
+    compile_.add_argument("--teacher-api-base", help="api_base for a remote teacher (e.g. vLLM)")
+    compile_.add_argument("--student-api-base", help="api_base for a remote student")
+    defaults = CompileSettings()
+    compile_.add_argument("--budget", type=int, default=defaults.token_budget,
+                          help="max system-prompt tokens, student tokenizer (default: %(default)s)")
+    compile_.add_argument("--trials", type=int, default=defaults.trials,
+                          help="Optuna trials (default: %(default)s)")
+    compile_.add_argument("--seed", type=int, default=defaults.seed)
+    compile_.add_argument("--teacher-examples", type=int, default=defaults.teacher_examples,
+                          help="training examples the teacher writes rules for "
+                               "(default: %(default)s)")
+    compile_.add_argument("-o", "--output", help="artifact path (default: compiled/<task>.json)")
+    compile_.add_argument("--run-dir", help="where resumable work is kept "
+                                            "(default: .pldc/<task>)")
+    compile_.set_defaults(run=_compile)
+
+    eval_ = commands.add_parser("eval", help="score an artifact on a split of a task's data")
+    eval_.add_argument("artifact", metavar="ARTIFACT")
+    eval_.add_argument("task_file", metavar="TASK.py")
+    eval_.add_argument("--split", choices=("train", "dev", "test"), default="test")
+    eval_.set_defaults(run=_eval)
+
+    show = commands.add_parser("show", help="print an artifact's rules, scores and budget use")
+    show.add_argument("artifact", metavar="ARTIFACT")
+    show.set_defaults(run=_show)
+    return parser
+
+
+def _compile(args: argparse.Namespace) -> int:
+    for flag in ("budget", "trials", "teacher_examples"):
+        if getattr(args, flag) < (0 if flag == "trials" else 1):
+            raise PLDError(f"--{flag.replace('_', '-')} must be a positive number.")
+    started = time.perf_counter()
+    task_path = Path(args.task_file)
+    task = load_task_file(task_path)
+    progress = RichProgress()
+    teacher_name = args.teacher or task.teacher or DEFAULT_TEACHER
+    student_name = args.student or task.student or DEFAULT_STUDENT
+    teacher = open_model(teacher_name, api_base=args.teacher_api_base, progress=progress)
+    student = open_model(student_name, api_base=args.student_api_base, progress=progress)
+    settings = CompileSettings(
+        token_budget=args.budget,
+        trials=args.trials,
+        seed=args.seed,
+        teacher_examples=args.teacher_examples,
+    )
+    artifact = compile_task(
+        task,
+        teacher=teacher,
+        student=student,
+        settings=settings,
+        run_dir=Path(args.run_dir) if args.run_dir else None,
+        source=str(task_path),
+        base_dir=task_path.parent,
+        progress=progress,
+    )
+    output = Path(args.output or Path("compiled") / f"{task.display_name}.json")
+    artifact.save(output)
+    _print_summary(artifact)
+    console.print(
+        f"wrote [bold]{output}[/] in {time.perf_counter() - started:.0f} s "
+        f"(content hash {artifact.content_hash[:12]})"
+    )
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    artifact = load_artifact(args.artifact)
+    task_path = Path(args.task_file)
+    task = load_task_file(task_path)
+    schema = task.schema
+    if list(schema.labels) != artifact.prompt.labels:
+        raise DataError(
+            f"{task_path}: labels {list(schema.labels)} differ from the artifact's "
+            f"{artifact.prompt.labels}; evaluate the artifact against the task it was compiled for."
+        )
+    examples = load_task_data(task, str(task_path), task_path.parent).split(args.split)
+    progress = RichProgress()
+    student = open_recorded_model(artifact.student)
+    evaluator = StudentEvaluator(student, schema, artifact.prompt.user_template)
+    with progress.stage(f"eval {args.split}", total=len(examples)) as stage:
+        scores = evaluator.evaluate(artifact.prompt.system, examples, stage)
+    _print_scores(f"{artifact.task.name}: {args.split} split", scores)
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    artifact = load_artifact(args.artifact)
+    console.print(f"[bold]{artifact.task.name}[/] ({artifact.task.signature}), "
+                  f"labels: {', '.join(artifact.prompt.labels)}")
+    console.print(f"teacher: {_model_line(artifact.teacher)}")
+    console.print(f"student: {_model_line(artifact.student)}")
+    console.print(
+        f"system prompt: {artifact.token_count} / {artifact.token_budget} tokens "
+        f"({artifact.token_count / artifact.token_budget:.0%} of budget, "
+        f"tokenizer {artifact.student.tokenizer})"
+    )
+    rules = Table(title="rules in the prompt, in order", show_lines=False)
+    rules.add_column("#", justify="right")
+    rules.add_column("rule")
+    rules.add_column("labels")
+    rules.add_column("support", justify="right")
+    rules.add_column("source examples")
+    for number, rule in enumerate(artifact.rules, start=1):
+        rules.add_row(str(number), rule.text, ", ".join(rule.labels), str(rule.support),
+                      ", ".join(rule.source_example_ids))
+    console.print(rules)
+    dropped = len(artifact.search.candidate_rules) - len(artifact.rules)
+    console.print(
+        f"{len(artifact.rules)} of {len(artifact.search.candidate_rules)} candidate rules kept "
+        f"({dropped} left out by the search); best of {len(artifact.search.trials)} trials "
+        f"(trial {artifact.search.best_trial}, {artifact.search.sampler}); seed {artifact.seed}"
+    )
+    _print_summary(artifact)
+    return 0
+
+
+def _model_line(identity) -> str:
+    digest = f", sha256 {identity.sha256[:12]}…" if identity.sha256 else ""
+    return f"{identity.name} ({identity.kind}, {identity.decoding}{digest})"
+
+
+def _print_summary(artifact: CompiledPrompt) -> None:
+    table = Table(title=f"{artifact.task.name}: Macro-F1")
+    table.add_column("prompt")
+    table.add_column("dev", justify="right")
+    table.add_column("test", justify="right")
+    table.add_column("tokens", justify="right")
+    scores = artifact.scores
+    baseline_tokens = "—"
+    table.add_row("student, no rules", f"{scores.baseline_dev.macro_f1:.3f}",
+                  f"{scores.baseline_test.macro_f1:.3f}", baseline_tokens)
+    table.add_row(f"student + {len(artifact.rules)} rules", f"{scores.dev.macro_f1:.3f}",
+                  f"{scores.test.macro_f1:.3f}", str(artifact.token_count))
+    console.print(table)
+    _print_scores("compiled prompt on the test split", scores.test)
+
+
+def _print_scores(title: str, scores: Scores) -> None:
+    table = Table(title=f"{title}: Macro-F1 {scores.macro_f1:.3f}, accuracy "
+                        f"{scores.accuracy:.3f}, n={scores.n}")
+    table.add_column("gold \\ predicted")
+    for label in scores.labels:
+        table.add_column(label, justify="right")
+    table.add_column("F1", justify="right")
+    for label, row in zip(scores.labels, scores.confusion, strict=True):
+        table.add_row(label, *map(str, row), f"{scores.per_class_f1[label]:.3f}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

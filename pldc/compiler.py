@@ -1,0 +1,137 @@
+"""The compile pipeline: task data → teacher traces → rule pool → search → CompiledPrompt.
+
+Each stage persists its work in the run directory as it goes (teacher traces in a JSONL store,
+trials in an Optuna SQLite study), so a killed compile rerun with the same inputs resumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pldc.artifact import (
+    ArtifactScores,
+    CompiledPrompt,
+    PromptRecord,
+    SearchRecord,
+    TaskRecord,
+    installed_versions,
+)
+from pldc.backends.base import Backend
+from pldc.data import load_task_data
+from pldc.evaluate import StudentEvaluator
+from pldc.extract import extract_rules, select_teacher_examples
+from pldc.progress import NullProgress, Progress
+from pldc.render import render_system_prompt, render_user_template
+from pldc.rulepool import build_rule_pool
+from pldc.search import SearchSettings, fit_to_budget, search_rules
+from pldc.store import JsonlStore, content_key
+from pldc.task import Task
+
+DEFAULT_RUN_ROOT = Path(".pldc")
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    token_budget: int = 512
+    trials: int = 16
+    seed: int = 0
+    teacher_examples: int = 36
+    """How many training examples (stratified by label) the teacher writes rules for."""
+    merge_similarity: float = 0.75
+
+
+def compile_task(
+    task: Task,
+    *,
+    teacher: Backend,
+    student: Backend,
+    settings: CompileSettings | None = None,
+    run_dir: Path | None = None,
+    source: str = "task",
+    base_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> CompiledPrompt:
+    """Compile `task` into a frozen prompt for `student`, distilled from `teacher`.
+
+    `source` names the task file in error messages; `base_dir` resolves its relative data paths.
+    """
+    settings = settings or CompileSettings()
+    progress = progress or NullProgress()
+    run_dir = run_dir or DEFAULT_RUN_ROOT / task.display_name
+    schema = task.schema
+    data = load_task_data(task, source, base_dir)
+    user_template = render_user_template(schema)
+    # Refuse an impossible budget before any model time is spent.
+    fit_to_budget(schema, [], student.count_tokens, settings.token_budget)
+
+    teacher_examples = select_teacher_examples(data.train, settings.teacher_examples, settings.seed)
+    traces = extract_rules(
+        schema, teacher_examples, teacher, JsonlStore(run_dir / "teacher_traces.jsonl"), progress
+    )
+    pool = build_rule_pool(traces, settings.merge_similarity)
+
+    evaluator = StudentEvaluator(student, schema, user_template)
+    search_settings = SearchSettings(settings.token_budget, settings.trials, settings.seed)
+    study_name = content_key(
+        "search",
+        [r.model_dump() for r in pool],
+        student.identity.model_dump(),
+        data.fingerprint,
+        asdict(search_settings),
+        user_template,
+    )[:24]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result = search_rules(
+        schema,
+        pool,
+        evaluator,
+        data.dev,
+        search_settings,
+        storage=f"sqlite:///{(run_dir / 'study.db').resolve()}",
+        study_name=study_name,
+        progress=progress,
+    )
+
+    baseline_prompt = render_system_prompt(schema, [])
+    total = 2 * len(data.dev) + 2 * len(data.test)
+    with progress.stage("final evaluation", total=total) as stage:
+        scores = ArtifactScores(
+            dev=evaluator.evaluate(result.system_prompt, data.dev, stage),
+            baseline_dev=evaluator.evaluate(baseline_prompt, data.dev, stage),
+            test=evaluator.evaluate(result.system_prompt, data.test, stage),
+            baseline_test=evaluator.evaluate(baseline_prompt, data.test, stage),
+        )
+
+    by_id = {rule.id: rule for rule in pool}
+    return CompiledPrompt(
+        task=TaskRecord(
+            name=task.display_name,
+            signature=schema.signature_name,
+            instruction=schema.instruction,
+            data_fingerprint=data.fingerprint,
+            split_sizes={"train": len(data.train), "dev": len(data.dev), "test": len(data.test)},
+        ),
+        prompt=PromptRecord(
+            system=result.system_prompt,
+            user_template=user_template,
+            input_fields=list(schema.input_names),
+            output_field=schema.output_field,
+            labels=list(schema.labels),
+        ),
+        rules=[by_id[rule_id] for rule_id in result.rule_ids],
+        teacher=teacher.identity,
+        student=student.identity,
+        token_count=result.token_count,
+        token_budget=settings.token_budget,
+        seed=settings.seed,
+        scores=scores,
+        search=SearchRecord(
+            sampler=result.sampler,
+            trials=result.trials,
+            best_trial=result.best_trial,
+            teacher_examples=len(teacher_examples),
+            candidate_rules=pool,
+        ),
+        versions=installed_versions(),
+    ).with_hash()

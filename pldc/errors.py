@@ -1,0 +1,44 @@
+"""Every error pldc raises on purpose, under one root.
+
+    PLDError
+     ├── TaskFileError      a task file is missing, malformed, or declares no / several tasks
+     ├── DataError          data cannot be loaded, labels are outside the label set, empty split
+     ├── BudgetError        the token budget cannot hold even the prompt scaffold
+     ├── ArtifactError      a compiled artifact is corrupt, tampered with, or of an unknown schema
+     ├── ModelError         a model cannot be found, assembled, verified or called
+     └── MissingExtraError  an optional dependency is not installed (carries the pip command)
+
+Each message names the file or field at fault and says how to fix it, so the CLI can print it
+as one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PLDError(Exception):
+    """Root of every error pldc raises on purpose."""
+
+
+class TaskFileError(PLDError):
+    pass
+
+
+class DataError(PLDError):
+    pass
+
+
+class BudgetError(PLDError):
+    pass
+
+
+class ArtifactError(PLDError):
+    pass
+
+
+class ModelError(PLDError):
+    pass
+
+
+class MissingExtraError(PLDError):
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what} needs the optional dependencies: pip install 'pldc[{extra}]'")

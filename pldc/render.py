@@ -1,0 +1,104 @@
+"""The one place prompts are rendered.
+
+Search, evaluation, the compiled artifact and the runtime all call these functions, so the
+messages a student sees while rules are searched are, byte for byte, the ones it sees in
+deployment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from pldc.errors import DataError
+from pldc.task import TaskSchema
+
+Message = dict[str, str]
+
+RULES_HEADING = "Decision rules:"
+
+
+def render_system_prompt(schema: TaskSchema, rules: Sequence[str]) -> str:
+    """Task instruction, the numbered rules (if any), and the answer format."""
+    sections = [schema.instruction]
+    if rules:
+        numbered = "\n".join(f"{i}. {rule}" for i, rule in enumerate(rules, start=1))
+        sections.append(f"{RULES_HEADING}\n{numbered}")
+    sections.append(render_answer_format(schema.labels))
+    return "\n\n".join(sections)
+
+
+def render_answer_format(labels: Sequence[str]) -> str:
+    return "Answer with exactly one of these labels and nothing else: " + ", ".join(labels) + "."
+
+
+def render_user_template(schema: TaskSchema) -> str:
+    """A `str.format` template with one `{field}` slot per input field."""
+    lines = []
+    for spec in schema.input_fields:
+        title = spec.title.replace("{", "{{").replace("}", "}}")
+        lines.append(f"{title}: {{{spec.name}}}")
+    return "\n".join(lines)
+
+
+def render_messages(
+    system_prompt: str, user_template: str, inputs: Mapping[str, str]
+) -> list[Message]:
+    try:
+        user = user_template.format_map(dict(inputs))
+    except KeyError as missing:
+        raise DataError(
+            f"missing input field {missing.args[0]!r}; pass every input field of the task."
+        ) from None
+    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]
+
+
+def parse_label(reply: str, labels: Sequence[str]) -> str | None:
+    """The label a free-text reply gives: an exact answer, else the label it names first."""
+    cleaned = reply.strip().strip("\"'`*.:; \n").lower()
+    by_lower = {label.lower(): label for label in labels}
+    if cleaned in by_lower:
+        return by_lower[cleaned]
+    lowered = reply.lower()
+    positions = {}
+    for label in labels:
+        match = re.search(rf"(?<![\w-]){re.escape(label.lower())}(?![\w-])", lowered)
+        if match:
+            positions[label] = match.start()
+    if not positions:
+        return None
+    # Longer labels first at equal positions, so "not_entailed" beats "not".
+    return min(positions, key=lambda label: (positions[label], -len(label)))
+
+
+def render_extraction_messages(
+    schema: TaskSchema, inputs: Mapping[str, str], label: str
+) -> list[Message]:
+    """PLD's supervised extraction: the teacher sees a case with its gold label, writes the rule."""
+    case = "\n".join(f"{spec.title}: {inputs[spec.name]}" for spec in schema.input_fields)
+    system = (
+        "You are a senior compliance analyst. You write the general decision rules that explain "
+        "why cases receive their labels, so that a junior reviewer can apply them to new cases."
+    )
+    user = (
+        f"Task: {schema.instruction}\n"
+        f"Possible labels: {', '.join(schema.labels)}\n\n"
+        f"Case:\n{case}\n\n"
+        f"Correct label: {label}\n\n"
+        f'Write ONE general rule, as a single sentence of the form "If <condition>, the answer '
+        f'is {label}.", that explains why cases like this one get the label {label}. State the '
+        "deciding condition precisely. Do not mention specific people, companies, places or "
+        "dates from this case. Reply with the rule only."
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def parse_rule(reply: str, max_words: int = 60) -> str | None:
+    """The first sentence-like line of a teacher reply, without list marks, labels or quotes."""
+    for line in reply.splitlines():
+        text = re.sub(r"^\s*(?:[-*•]|\d+[.)]|rule\s*\d*\s*:)\s*", "", line, flags=re.IGNORECASE)
+        text = text.strip().strip("\"'`*").strip()
+        if len(text.split()) >= 4:
+            words = text.split()
+            return " ".join(words[:max_words])
+    return None

@@ -1,0 +1,59 @@
+"""Run a compiled prompt in an app: no optimizer, no teacher, just the frozen prompt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pldc.artifact import CompiledPrompt, load_artifact
+from pldc.backends import open_recorded_model
+from pldc.backends.base import Backend
+from pldc.errors import DataError
+from pldc.render import Message, render_messages
+
+
+class CompiledClassifier:
+    """A loaded artifact. The student model opens on first use, not on load."""
+
+    def __init__(self, artifact: CompiledPrompt, student: Backend | None = None) -> None:
+        self.artifact = artifact
+        self._student = student
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.artifact.prompt.labels)
+
+    @property
+    def student(self) -> Backend:
+        if self._student is None:
+            self._student = open_recorded_model(self.artifact.student)
+        return self._student
+
+    def messages(self, **inputs: str) -> list[Message]:
+        """The exact chat messages the student sees, for apps that call their own client."""
+        expected = self.artifact.prompt.input_fields
+        unknown = sorted(set(inputs) - set(expected))
+        missing = [name for name in expected if name not in inputs]
+        if unknown or missing:
+            raise DataError(
+                f"this prompt takes the input fields {expected}; "
+                + (f"missing {missing}" if missing else "")
+                + ("; " if missing and unknown else "")
+                + (f"unknown {unknown}" if unknown else "")
+                + "."
+            )
+        return render_messages(
+            self.artifact.prompt.system,
+            self.artifact.prompt.user_template,
+            {name: str(value) for name, value in inputs.items()},
+        )
+
+    def scores(self, **inputs: str) -> dict[str, float]:
+        return self.student.score(self.messages(**inputs), self.labels)
+
+    def predict(self, **inputs: str) -> str:
+        return self.student.predict(self.messages(**inputs), self.labels)
+
+
+def load(path: str | Path, *, student: Backend | None = None) -> CompiledClassifier:
+    """Load and verify a compiled artifact (schema and content hash)."""
+    return CompiledClassifier(load_artifact(path), student)

@@ -1,0 +1,162 @@
+"""What a task file declares: a DSPy signature plus where its labelled data lives.
+
+A `Task` is what users write. `TaskSchema` is what pldc reads off the signature (instruction,
+input fields, output field, label set); it is checked once, here, so every later stage can
+trust it.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pldc.errors import TaskFileError
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Deterministic train / dev / test fractions of the task's data.
+
+    Examples sharing a `group_by` value always land in the same split (e.g. the three sentences
+    flattened from one StereoSet item). Without groups the split is stratified by label.
+    """
+
+    train: float = 0.6
+    dev: float = 0.2
+    test: float = 0.2
+    seed: int = 0
+    group_by: str | None = None
+
+    def __post_init__(self) -> None:
+        fractions = (self.train, self.dev, self.test)
+        if any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
+            raise TaskFileError(
+                f"Splits(train={self.train}, dev={self.dev}, test={self.test}): each fraction "
+                "must be > 0 and they must sum to 1."
+            )
+
+
+@dataclass(frozen=True)
+class Task:
+    """A classification task: a DSPy signature and the labelled data for it.
+
+    `data` is a path to a local JSON, JSONL or CSV file (relative paths are resolved against
+    the task file), a Hugging Face `datasets` name, a `datasets.Dataset`, or a list of records.
+    `columns` maps signature field names to data columns when they differ. `teacher` and
+    `student` override pldc's default models for this task; the command line overrides both.
+    """
+
+    signature: type
+    data: Any
+    splits: Splits = field(default_factory=Splits)
+    columns: Mapping[str, str] = field(default_factory=dict)
+    id_column: str | None = None
+    dataset_split: str = "train"
+    name: str | None = None
+    teacher: str | None = None
+    student: str | None = None
+
+    @property
+    def schema(self) -> TaskSchema:
+        return TaskSchema.from_signature(self.signature)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or _snake_case(self.signature.__name__)
+
+
+@dataclass(frozen=True)
+class InputFieldSpec:
+    name: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class TaskSchema:
+    signature_name: str
+    instruction: str
+    input_fields: tuple[InputFieldSpec, ...]
+    output_field: str
+    labels: tuple[str, ...]
+
+    @classmethod
+    def from_signature(cls, signature: type) -> TaskSchema:
+        name = getattr(signature, "__name__", repr(signature))
+        input_fields = getattr(signature, "input_fields", None)
+        output_fields = getattr(signature, "output_fields", None)
+        if input_fields is None or output_fields is None:
+            raise TaskFileError(
+                f"signature {name!r} is not a dspy.Signature: declare it as "
+                "`class MyTask(dspy.Signature)` with InputField / OutputField attributes."
+            )
+        if not input_fields:
+            raise TaskFileError(f"signature {name!r} has no input field: add a dspy.InputField().")
+        if len(output_fields) != 1:
+            raise TaskFileError(
+                f"signature {name!r} has {len(output_fields)} output fields "
+                f"({', '.join(output_fields) or 'none'}); declare exactly one, typed "
+                "Literal[...] of the labels."
+            )
+        ((output_name, output_info),) = output_fields.items()
+        labels = _literal_labels(output_info.annotation)
+        if labels is None:
+            raise TaskFileError(
+                f"signature {name!r}: output field {output_name!r} is typed "
+                f"{_type_name(output_info.annotation)}; type it Literal[...] of the labels, "
+                f'e.g. `{output_name}: Literal["yes", "no"] = dspy.OutputField()`.'
+            )
+        if len(labels) < 2 or len(set(labels)) != len(labels):
+            raise TaskFileError(
+                f"signature {name!r}: output field {output_name!r} needs at least two distinct "
+                f"string labels, got {list(labels)}."
+            )
+        instruction = (getattr(signature, "instructions", "") or "").strip()
+        if not instruction:
+            raise TaskFileError(
+                f"signature {name!r} has no docstring: the docstring is the task instruction."
+            )
+        specs = tuple(
+            InputFieldSpec(
+                name=field_name,
+                title=field_name.replace("_", " ").capitalize(),
+                description=_field_description(info, field_name),
+            )
+            for field_name, info in input_fields.items()
+        )
+        return cls(name, instruction, specs, output_name, labels)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.input_fields)
+
+
+def _literal_labels(annotation: Any) -> tuple[str, ...] | None:
+    if typing.get_origin(annotation) is not Literal:
+        return None
+    values = typing.get_args(annotation)
+    if not all(isinstance(v, str) for v in values):
+        return None
+    return tuple(values)
+
+
+def _field_description(info: Any, field_name: str) -> str:
+    extra = getattr(info, "json_schema_extra", None) or {}
+    desc = str(extra.get("desc", "") or "")
+    # dspy fills a placeholder description when none is given; it carries no meaning.
+    return "" if desc == f"${{{field_name}}}" else desc
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or repr(annotation)
+
+
+def _snake_case(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
