@@ -49,17 +49,24 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--teacher-api-base", help="api_base for a remote teacher (e.g. vLLM)")
     compile_.add_argument("--student-api-base", help="api_base for a remote student")
     defaults = CompileSettings()
-    compile_.add_argument("--budget", type=int, default=defaults.token_budget,
-                          help="max system-prompt tokens, student tokenizer (default: %(default)s)")
-    compile_.add_argument("--trials", type=int, default=defaults.trials,
-                          help="Optuna trials (default: %(default)s)")
+    compile_.add_argument(
+        "--budget",
+        type=int,
+        default=defaults.token_budget,
+        help="max system-prompt tokens, student tokenizer (default: %(default)s)",
+    )
+    compile_.add_argument(
+        "--trials", type=int, default=defaults.trials, help="Optuna trials (default: %(default)s)"
+    )
     compile_.add_argument("--seed", type=int, default=defaults.seed)
-    compile_.add_argument("--teacher-examples", type=int, default=defaults.teacher_examples,
-                          help="training examples the teacher writes rules for "
-                               "(default: %(default)s)")
+    compile_.add_argument(
+        "--teacher-examples",
+        type=int,
+        default=defaults.teacher_examples,
+        help="training examples the teacher writes rules for (default: %(default)s)",
+    )
     compile_.add_argument("-o", "--output", help="artifact path (default: compiled/<task>.json)")
-    compile_.add_argument("--run-dir", help="where resumable work is kept "
-                                            "(default: .pldc/<task>)")
+    compile_.add_argument("--run-dir", help="where resumable work is kept (default: .pldc/<task>)")
     compile_.set_defaults(run=_compile)
 
     eval_ = commands.add_parser("eval", help="score an artifact on a split of a task's data")
@@ -134,8 +141,10 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     artifact = load_artifact(args.artifact)
-    console.print(f"[bold]{artifact.task.name}[/] ({artifact.task.signature}), "
-                  f"labels: {', '.join(artifact.prompt.labels)}")
+    console.print(
+        f"[bold]{artifact.task.name}[/] ({artifact.task.signature}), "
+        f"labels: {', '.join(artifact.prompt.labels)}"
+    )
     console.print(f"teacher: {_model_line(artifact.teacher)}")
     console.print(f"student: {_model_line(artifact.student)}")
     console.print(
@@ -150,8 +159,13 @@ def _show(args: argparse.Namespace) -> int:
     rules.add_column("support", justify="right")
     rules.add_column("source examples")
     for number, rule in enumerate(artifact.rules, start=1):
-        rules.add_row(str(number), rule.text, ", ".join(rule.labels), str(rule.support),
-                      ", ".join(rule.source_example_ids))
+        rules.add_row(
+            str(number),
+            rule.text,
+            ", ".join(rule.labels),
+            str(rule.support),
+            ", ".join(rule.source_example_ids),
+        )
     console.print(rules)
     dropped = len(artifact.search.candidate_rules) - len(artifact.rules)
     console.print(
@@ -176,17 +190,27 @@ def _print_summary(artifact: CompiledPrompt) -> None:
     table.add_column("tokens", justify="right")
     scores = artifact.scores
     baseline_tokens = "—"
-    table.add_row("student, no rules", f"{scores.baseline_dev.macro_f1:.3f}",
-                  f"{scores.baseline_test.macro_f1:.3f}", baseline_tokens)
-    table.add_row(f"student + {len(artifact.rules)} rules", f"{scores.dev.macro_f1:.3f}",
-                  f"{scores.test.macro_f1:.3f}", str(artifact.token_count))
+    table.add_row(
+        "student, no rules",
+        f"{scores.baseline_dev.macro_f1:.3f}",
+        f"{scores.baseline_test.macro_f1:.3f}",
+        baseline_tokens,
+    )
+    table.add_row(
+        f"student + {len(artifact.rules)} rules",
+        f"{scores.dev.macro_f1:.3f}",
+        f"{scores.test.macro_f1:.3f}",
+        str(artifact.token_count),
+    )
     console.print(table)
     _print_scores("compiled prompt on the test split", scores.test)
 
 
 def _print_scores(title: str, scores: Scores) -> None:
-    table = Table(title=f"{title}: Macro-F1 {scores.macro_f1:.3f}, accuracy "
-                        f"{scores.accuracy:.3f}, n={scores.n}")
+    table = Table(
+        title=f"{title}: Macro-F1 {scores.macro_f1:.3f}, accuracy "
+        f"{scores.accuracy:.3f}, n={scores.n}"
+    )
     table.add_column("gold \\ predicted")
     for label in scores.labels:
         table.add_column(label, justify="right")

@@ -8,6 +8,7 @@ used: they are slow or wrong.
 
 from __future__ import annotations
 
+import itertools
 import os
 import weakref
 from collections.abc import Sequence
@@ -98,7 +99,7 @@ class LlamaCppBackend(Backend):
         scores = {}
         for label, tokens in zip(labels, label_tokens, strict=True):
             total = float(first[tokens[0]])
-            for previous, token in zip(tokens, tokens[1:], strict=False):
+            for previous, token in itertools.pairwise(tokens):
                 self._llm.eval([previous])
                 total += float(_log_softmax(self._last_logits())[token])
             self._llm.n_tokens = len(prompt)  # roll the label back out of the cache
