@@ -85,8 +85,7 @@ class CompiledPrompt(BaseModel):
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        artifact = self if self.content_hash else self.with_hash()
-        path.write_text(artifact.to_json())
+        path.write_text(self.with_hash().to_json())
         return path
 
 
@@ -107,6 +106,10 @@ def load_artifact(path: str | Path) -> CompiledPrompt:
     except FileNotFoundError:
         raise ArtifactError(
             f"{path}: no such artifact; run `pldc compile TASK.py` first."
+        ) from None
+    except OSError as exc:
+        raise ArtifactError(
+            f"{path}: cannot read it ({exc.strerror}); give the path of an artifact file."
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{path}: not valid JSON ({exc}); recompile it.") from None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pldc.artifact import CompiledPrompt, load_artifact
 from pldc.backends import open_model, open_recorded_model
@@ -29,7 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except PLDError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        message = Text("error: ", style="bold red") + Text(str(exc))
+        Console(stderr=True, soft_wrap=True).print(message, highlight=False)
         return 2
     except KeyboardInterrupt:
         Console(stderr=True).print(

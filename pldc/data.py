@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import random
@@ -89,8 +90,17 @@ def _read_local_file(path: Path, source: str) -> list[Mapping[str, Any]]:
         )
     import datasets
 
+    options = {}
+    if builder == "csv":
+        # Read every column as text: type guessing would turn an id "0007" into 7.
+        with path.open(newline="") as handle:
+            header = next(csv.reader(handle), [])
+        options = {
+            "features": datasets.Features({name: datasets.Value("string") for name in header}),
+            "keep_default_na": False,
+        }
     try:
-        dataset = datasets.load_dataset(builder, data_files=str(path), split="train")
+        dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **options)
     except Exception as exc:  # datasets raises many unrelated types for a bad file
         raise DataError(f"{source}: cannot read {path} as {builder}: {exc}") from exc
     return dataset.to_list()
@@ -123,6 +133,11 @@ def _to_examples(
                 f"{field_name!r} (columns: {', '.join(sorted(available))}). Rename the field, "
                 f"or map it with Task(columns={{{field_name!r}: '<column>'}})."
             )
+    if task.id_column is not None and task.id_column not in available:
+        raise DataError(
+            f"{source}: Task.id_column names column {task.id_column!r}, which the data lacks "
+            f"(columns: {', '.join(sorted(available))})."
+        )
     id_column = task.id_column or ("id" if "id" in available else None)
     group_column = task.splits.group_by
     if group_column is not None and group_column not in available:

@@ -63,14 +63,15 @@ def extract_rules(
             )
             stored = store.get(key)
             if stored is not None:
-                trace = TeacherTrace.model_validate(stored)
+                reply = stored["reply"]
                 reused += 1
             else:
                 reply = teacher.generate(messages, max_tokens=RULE_MAX_TOKENS)
-                trace = TeacherTrace(
-                    example_id=example.id, label=example.label, rule=parse_rule(reply), reply=reply
-                )
-                store.put(key, trace.model_dump())
+                store.put(key, {"reply": reply})
+            # Built per example: identical cases share a stored reply, not an example id.
+            trace = TeacherTrace(
+                example_id=example.id, label=example.label, rule=parse_rule(reply), reply=reply
+            )
             traces.append(trace)
             stage.advance(status=f"{reused} reused" if reused else "")
     return traces

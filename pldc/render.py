@@ -96,9 +96,16 @@ def render_extraction_messages(
 def parse_rule(reply: str, max_words: int = 60) -> str | None:
     """The first sentence-like line of a teacher reply, without list marks, labels or quotes."""
     for line in reply.splitlines():
-        text = re.sub(r"^\s*(?:[-*•]|\d+[.)]|rule\s*\d*\s*:)\s*", "", line, flags=re.IGNORECASE)
-        text = text.strip().strip("\"'`*").strip()
-        if len(text.split()) >= 4:
-            words = text.split()
+        text = line.strip()
+        previous = None
+        while text != previous:  # markers nest: "1. **Rule:** ..."
+            previous = text
+            text = _RULE_MARKER.sub("", text).strip().strip(_QUOTES).strip()
+        words = text.split()
+        if len(words) >= 4:
             return " ".join(words[:max_words])
     return None
+
+
+_RULE_MARKER = re.compile(r"^(?:[-*•]+|\d+[.)]|\*\*|rule\s*\d*\s*:(?:\*\*)?)\s*", re.IGNORECASE)
+_QUOTES = "\"'`*“”‘’"

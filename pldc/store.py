@@ -21,8 +21,11 @@ class JsonlStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._records: dict[str, dict[str, Any]] = {}
+        self._needs_newline = False
         if path.exists():
-            for line in path.read_text().splitlines():
+            text = path.read_text()
+            self._needs_newline = bool(text) and not text.endswith("\n")
+            for line in text.splitlines():
                 try:
                     entry = json.loads(line)
                 except json.JSONDecodeError:
@@ -41,6 +44,9 @@ class JsonlStore:
     def put(self, key: str, value: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as out:
+            if self._needs_newline:
+                out.write("\n")
+                self._needs_newline = False
             out.write(json.dumps({"key": key, "value": value}, sort_keys=True) + "\n")
             out.flush()
             os.fsync(out.fileno())

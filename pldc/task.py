@@ -102,6 +102,12 @@ class TaskSchema:
             )
         ((output_name, output_info),) = output_fields.items()
         labels = _literal_labels(output_info.annotation)
+        if labels == ():
+            raise TaskFileError(
+                f"signature {name!r}: output field {output_name!r} is a Literal of non-string "
+                f"values {list(typing.get_args(output_info.annotation))}; labels must be strings, "
+                f'e.g. `{output_name}: Literal["yes", "no"] = dspy.OutputField()`.'
+            )
         if labels is None:
             raise TaskFileError(
                 f"signature {name!r}: output field {output_name!r} is typed "
@@ -114,7 +120,7 @@ class TaskSchema:
                 f"string labels, got {list(labels)}."
             )
         instruction = (getattr(signature, "instructions", "") or "").strip()
-        if not instruction:
+        if not instruction or instruction == _dspy_default_instruction(signature):
             raise TaskFileError(
                 f"signature {name!r} has no docstring: the docstring is the task instruction."
             )
@@ -138,8 +144,17 @@ def _literal_labels(annotation: Any) -> tuple[str, ...] | None:
         return None
     values = typing.get_args(annotation)
     if not all(isinstance(v, str) for v in values):
-        return None
+        return ()
     return tuple(values)
+
+
+def _dspy_default_instruction(signature: type) -> str | None:
+    """dspy writes "Given the fields ..." into a signature that has no docstring."""
+    try:
+        from dspy.signatures.signature import _default_instructions
+    except ImportError:
+        return None
+    return _default_instructions(signature).strip()
 
 
 def _field_description(info: Any, field_name: str) -> str:

@@ -31,7 +31,8 @@ def load_task_file(path: str | Path) -> Task:
             f"{path}:{exc.lineno}: syntax error: {exc.msg}; fix the task file."
         ) from None
     except PLDError as exc:
-        raise type(exc)(f"{path}: {exc}") from None
+        exc.args = (f"{path}: {exc}",)
+        raise exc from None
     except Exception as exc:
         raise TaskFileError(
             f"{path}: running the task file raised {type(exc).__name__}: {exc}; fix the file."

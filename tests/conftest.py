@@ -1,0 +1,76 @@
+"""Shared fixtures: a toy ticket-triage task and fake teacher / student built on FunctionBackend.
+
+The fake student follows the numbered rules in its system prompt ("If the ticket mentions K,
+the answer is L."), so which rules the search keeps really changes its Macro-F1.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Literal
+
+import dspy
+import pytest
+
+import pldc
+from pldc.backends import FunctionBackend
+
+KEYWORDS = {"refund": ["refund", "money back"], "bug": ["crash", "error message"]}
+
+
+class TicketTriage(dspy.Signature):
+    """Route a customer support ticket to the right queue."""
+
+    ticket: str = dspy.InputField()
+    queue: Literal["refund", "bug", "other"] = dspy.OutputField()
+
+
+def ticket_records(n: int = 60, seed: int = 3) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    filler = ["my order #{n} arrived", "I use the mobile app", "hello team", "since Tuesday"]
+    records = []
+    for i in range(n):
+        queue = ("refund", "bug", "other")[i % 3]
+        phrase = rng.choice(KEYWORDS[queue]) if queue != "other" else "a question about hours"
+        text = f"{rng.choice(filler).format(n=i)}, {phrase}, thanks (ref {i})"
+        records.append({"id": f"t{i:03d}", "ticket": text, "queue": queue})
+    return records
+
+
+def toy_task(**overrides) -> pldc.Task:
+    return pldc.Task(
+        signature=TicketTriage,
+        data=ticket_records(),
+        splits=pldc.Splits(train=0.5, dev=0.25, test=0.25, seed=0),
+        name="ticket_triage",
+        **overrides,
+    )
+
+
+def fake_teacher_reply(messages) -> str:
+    user = messages[-1]["content"]
+    label = re.search(r"Correct label: (\w+)", user).group(1)
+    for keyword in KEYWORDS.get(label, []):
+        if keyword in user:
+            return f"If the ticket mentions {keyword}, the answer is {label}."
+    return f"If the ticket mentions hours, the answer is {label}."
+
+
+def fake_student_scores(messages, labels) -> dict[str, float]:
+    system, user = messages[0]["content"], messages[1]["content"]
+    rules = re.findall(r"If the ticket mentions (.+?), the answer is (\w+)\.", system)
+    for keyword, label in rules:
+        if keyword in user:
+            return {lab: (0.0 if lab == label else -5.0) for lab in labels}
+    return {lab: (-1.0 if lab == "other" else -2.0) for lab in labels}
+
+
+@pytest.fixture
+def teacher() -> FunctionBackend:
+    return FunctionBackend(generate=fake_teacher_reply, name="fake-teacher")
+
+
+@pytest.fixture
+def student() -> FunctionBackend:
+    return FunctionBackend(score=fake_student_scores, name="fake-student")

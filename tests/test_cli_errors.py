@@ -1,0 +1,136 @@
+"""Specification tests for pldc/cli.py: user errors end in one `error:` line and exit code 2.
+
+None of these may open a model: `open_model` is replaced by a tripwire.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pldc import cli
+from pldc.cli import main
+
+VALID_TASK = '''
+from typing import Literal
+
+import dspy
+import pldc
+
+
+class ClaimReview(dspy.Signature):
+    """Decide whether to approve the claim."""
+
+    claim: str = dspy.InputField()
+    decision: Literal["approve", "reject"] = dspy.OutputField()
+
+
+task = pldc.Task(ClaimReview, data=[{"claim": "taxi", "decision": "approve"}])
+'''
+
+
+@pytest.fixture(autouse=True)
+def no_model_may_open(monkeypatch):
+    def tripwire(*args, **kwargs):
+        raise AssertionError("a model was opened before the error was reported")
+
+    monkeypatch.setattr(cli, "open_model", tripwire)
+    monkeypatch.setattr(cli, "open_recorded_model", tripwire)
+
+
+def run(argv, capsys) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def unwrapped(text: str) -> str:
+    """The console wraps long lines; join them back to read the message as written."""
+    return text.replace("\n", "")
+
+
+def assert_one_error_report(code: int, out: str, err: str) -> None:
+    assert code == 2
+    assert err.startswith("error: ")
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [err.splitlines()[0]]
+    assert "Traceback" not in out + err
+
+
+def test_compile_of_a_missing_task_file_reports_the_path(tmp_path, capsys):
+    task_path = tmp_path / "missing_task.py"
+
+    code, out, err = run(["compile", str(task_path)], capsys)
+
+    assert_one_error_report(code, out, err)
+    assert str(task_path) in unwrapped(err)
+
+
+def test_compile_of_a_malformed_task_file_reports_the_path_and_line(tmp_path, capsys):
+    task_path = tmp_path / "broken_task.py"
+    task_path.write_text("import pldc\n\ntask = pldc.Task(\n")
+
+    code, out, err = run(["compile", str(task_path)], capsys)
+
+    assert_one_error_report(code, out, err)
+    assert f"{task_path}:3: syntax error" in unwrapped(err)
+
+
+def test_show_of_a_corrupt_artifact_reports_the_path(tmp_path, capsys):
+    artifact_path = tmp_path / "bad.json"
+    artifact_path.write_text("{not json")
+
+    code, out, err = run(["show", str(artifact_path)], capsys)
+
+    assert_one_error_report(code, out, err)
+    assert str(artifact_path) in unwrapped(err)
+
+
+def test_show_of_an_artifact_of_another_schema_reports_schema_version(tmp_path, capsys):
+    artifact_path = tmp_path / "future.json"
+    artifact_path.write_text(json.dumps({"schema_version": 99}))
+
+    code, out, err = run(["show", str(artifact_path)], capsys)
+
+    assert_one_error_report(code, out, err)
+    assert "schema_version is 99" in unwrapped(err)
+
+
+def test_eval_of_a_corrupt_artifact_reports_the_path(tmp_path, capsys):
+    artifact_path = tmp_path / "bad.json"
+    artifact_path.write_text("{not json")
+    task_path = tmp_path / "task.py"
+    task_path.write_text(VALID_TASK)
+
+    code, out, err = run(["eval", str(artifact_path), str(task_path)], capsys)
+
+    assert_one_error_report(code, out, err)
+    assert str(artifact_path) in unwrapped(err)
+
+
+def test_compile_with_a_budget_below_zero_reports_the_flag(tmp_path, capsys):
+    task_path = tmp_path / "task.py"
+    task_path.write_text(VALID_TASK)
+
+    code, out, err = run(["compile", str(task_path), "--budget", "-1"], capsys)
+
+    assert_one_error_report(code, out, err)
+    assert "--budget" in err
+
+
+def test_a_long_error_message_stays_on_one_line(tmp_path, capsys):
+    task_path = tmp_path / ("a" * 150) / ("b" * 150) / "task.py"
+
+    code, _out, err = run(["compile", str(task_path)], capsys)
+
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_square_brackets_in_an_error_message_are_printed_verbatim(tmp_path, capsys):
+    task_path = tmp_path / "[draft]" / "task.py"
+
+    code, _out, err = run(["compile", str(task_path)], capsys)
+
+    assert code == 2
+    assert str(task_path) in unwrapped(err)

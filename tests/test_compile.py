@@ -1,0 +1,85 @@
+"""The compile pipeline end to end on fake backends: fast, and every stage real but the LM."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import toy_task
+
+import pldc
+from pldc.compiler import CompileSettings, compile_task
+
+SETTINGS = CompileSettings(token_budget=120, trials=8, seed=0, teacher_examples=9)
+
+
+def compile_toy(tmp_path, teacher, student, settings=SETTINGS, run="run"):
+    return compile_task(
+        toy_task(), teacher=teacher, student=student, settings=settings, run_dir=tmp_path / run
+    )
+
+
+def test_compiled_prompt_beats_the_same_student_without_rules(tmp_path, teacher, student):
+    artifact = compile_toy(tmp_path, teacher, student)
+    assert artifact.rules
+    assert artifact.scores.test.macro_f1 > artifact.scores.baseline_test.macro_f1 + 0.3
+
+
+def test_loaded_artifact_reproduces_the_search_messages_byte_for_byte(tmp_path, teacher, student):
+    artifact = compile_toy(tmp_path, teacher, student)
+    seen_in_search = {
+        messages[1]["content"]: messages
+        for kind, messages in student.calls
+        if kind == "score" and messages[0]["content"] == artifact.prompt.system
+    }
+    assert seen_in_search
+    classifier = pldc.load(artifact.save(tmp_path / "a.json"), student=student)
+    for user_text, messages in seen_in_search.items():
+        ticket = user_text.removeprefix("Ticket: ")
+        assert json.dumps(classifier.messages(ticket=ticket)) == json.dumps(messages)
+
+
+def test_same_seed_data_and_models_give_an_identical_artifact(tmp_path, teacher, student):
+    first = compile_toy(tmp_path, teacher, student, run="a")
+    second = compile_toy(tmp_path, teacher, student, run="b")
+    assert first.to_json() == second.to_json()
+
+
+def test_no_trial_and_no_artifact_exceeds_the_token_budget(tmp_path, teacher, student):
+    settings = CompileSettings(token_budget=45, trials=8, seed=0, teacher_examples=9)
+    artifact = compile_toy(tmp_path, teacher, student, settings)
+    assert artifact.token_count <= 45
+    assert student.count_tokens(artifact.prompt.system) == artifact.token_count
+    assert all(trial.tokens <= 45 for trial in artifact.search.trials)
+    assert len(artifact.rules) < len(artifact.search.candidate_rules)
+
+
+def test_impossible_budget_is_refused_before_the_teacher_runs(tmp_path, teacher, student):
+    settings = CompileSettings(token_budget=5, trials=2, seed=0, teacher_examples=3)
+    with pytest.raises(pldc.BudgetError, match="raise the budget to at least"):
+        compile_toy(tmp_path, teacher, student, settings)
+    assert teacher.calls == []
+
+
+def test_rerun_reuses_every_finished_teacher_call(tmp_path, teacher, student):
+    compile_toy(tmp_path, teacher, student)
+    calls_first_run = len(teacher.calls)
+    compile_toy(tmp_path, teacher, student)
+    assert calls_first_run == SETTINGS.teacher_examples
+    assert len(teacher.calls) == calls_first_run
+
+
+def test_a_stopped_search_resumes_its_study_instead_of_starting_over(tmp_path, teacher, student):
+    short = CompileSettings(token_budget=120, trials=3, seed=0, teacher_examples=9)
+    compile_toy(tmp_path, teacher, student, short)
+    artifact = compile_toy(tmp_path, teacher, student)
+    assert [t.number for t in artifact.search.trials] == list(range(SETTINGS.trials))
+
+
+def test_every_kept_rule_names_the_training_examples_it_came_from(tmp_path, teacher, student):
+    artifact = compile_toy(tmp_path, teacher, student)
+    train_ids = {f"t{i:03d}" for i in range(60)}
+    for rule in artifact.rules:
+        assert rule.source_example_ids
+        assert set(rule.source_example_ids) <= train_ids
+        assert rule.support == len(rule.source_example_ids)

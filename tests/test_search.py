@@ -1,0 +1,48 @@
+"""The token budget is a hard guarantee, whatever the rules and the budget."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import TicketTriage
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pldc import BudgetError
+from pldc.backends import FunctionBackend
+from pldc.render import render_system_prompt
+from pldc.rulepool import Rule
+from pldc.search import fit_to_budget
+from pldc.task import TaskSchema
+
+SCHEMA = TaskSchema.from_signature(TicketTriage)
+COUNT = FunctionBackend().count_tokens
+SCAFFOLD = COUNT(render_system_prompt(SCHEMA, []))
+
+rule_texts = st.lists(st.text(min_size=1, max_size=80), max_size=12)
+
+
+def rules_from(texts):
+    return [
+        Rule(id=f"rule-{i:02d}", text=t, labels=["bug"], source_example_ids=["x"], support=1)
+        for i, t in enumerate(texts)
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=rule_texts, slack=st.integers(min_value=0, max_value=300))
+def test_fitted_prompt_never_exceeds_the_budget(texts, slack):
+    fitted = fit_to_budget(SCHEMA, rules_from(texts), COUNT, SCAFFOLD + slack)
+    assert fitted.tokens == COUNT(fitted.system_prompt) <= SCAFFOLD + slack
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=rule_texts, slack=st.integers(min_value=0, max_value=300))
+def test_fitting_keeps_a_prefix_of_the_ranked_rules(texts, slack):
+    rules = rules_from(texts)
+    fitted = fit_to_budget(SCHEMA, rules, COUNT, SCAFFOLD + slack)
+    assert fitted.rules == rules[: len(fitted.rules)]
+
+
+def test_a_budget_below_the_scaffold_names_the_minimum():
+    with pytest.raises(BudgetError, match=f"at least {SCAFFOLD}"):
+        fit_to_budget(SCHEMA, [], COUNT, SCAFFOLD - 1)
