@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pldc.backends.base import ModelIdentity
+from pldc.calibration import Calibration
 from pldc.errors import ArtifactError
 from pldc.evaluate import Scores
 from pldc.rulepool import Rule
@@ -47,6 +48,7 @@ class ArtifactScores(BaseModel):
     baseline_dev: Scores
     """The same student and scaffold with no rules."""
     baseline_test: Scores
+    baseline_calibration: Calibration
 
 
 class SearchRecord(BaseModel):
@@ -66,9 +68,13 @@ class CompiledPrompt(BaseModel):
     prompt: PromptRecord
     rules: list[Rule]
     """The rules in the system prompt, in prompt order."""
+    calibration: Calibration
+    """Per-label offsets added to the student's label log-likelihoods when deciding."""
     teacher: ModelIdentity
     student: ModelIdentity
     token_count: int
+    baseline_token_count: int
+    """Tokens of the same scaffold with no rules: what the rules cost."""
     token_budget: int
     seed: int
     scores: ArtifactScores

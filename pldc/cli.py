@@ -136,7 +136,7 @@ def _eval(args: argparse.Namespace) -> int:
     student = open_recorded_model(artifact.student)
     evaluator = StudentEvaluator(student, schema, artifact.prompt.user_template)
     with progress.stage(f"eval {args.split}", total=len(examples)) as stage:
-        scores = evaluator.evaluate(artifact.prompt.system, examples, stage)
+        scores = evaluator.evaluate(artifact.prompt.system, examples, artifact.calibration, stage)
     _print_scores(f"{artifact.task.name}: {args.split} split", scores)
     return 0
 
@@ -191,12 +191,11 @@ def _print_summary(artifact: CompiledPrompt) -> None:
     table.add_column("test", justify="right")
     table.add_column("tokens", justify="right")
     scores = artifact.scores
-    baseline_tokens = "—"
     table.add_row(
         "student, no rules",
         f"{scores.baseline_dev.macro_f1:.3f}",
         f"{scores.baseline_test.macro_f1:.3f}",
-        baseline_tokens,
+        str(artifact.baseline_token_count),
     )
     table.add_row(
         f"student + {len(artifact.rules)} rules",

@@ -18,6 +18,7 @@ from pldc.artifact import (
     installed_versions,
 )
 from pldc.backends.base import Backend
+from pldc.calibration import CalibrationMethod
 from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
 from pldc.extract import extract_rules, select_teacher_examples
@@ -39,6 +40,7 @@ class CompileSettings:
     teacher_examples: int = 36
     """How many training examples (stratified by label) the teacher writes rules for."""
     merge_similarity: float = 0.75
+    calibration: CalibrationMethod = "batch"
 
 
 def compile_task(
@@ -72,7 +74,9 @@ def compile_task(
     pool = build_rule_pool(traces, settings.merge_similarity)
 
     evaluator = StudentEvaluator(student, schema, user_template)
-    search_settings = SearchSettings(settings.token_budget, settings.trials, settings.seed)
+    search_settings = SearchSettings(
+        settings.token_budget, settings.trials, settings.seed, settings.calibration
+    )
     study_name = content_key(
         "search",
         [r.model_dump() for r in pool],
@@ -96,11 +100,23 @@ def compile_task(
     baseline_prompt = render_system_prompt(schema, [])
     total = 2 * len(data.dev) + 2 * len(data.test)
     with progress.stage("final evaluation", total=total) as stage:
+        # Each prompt is calibrated on the dev inputs, then frozen for the test split.
+        evaluator.label_scores(result.system_prompt, data.dev, stage)
+        evaluator.label_scores(baseline_prompt, data.dev, stage)
+        calibration = evaluator.fit_calibration(
+            settings.calibration, result.system_prompt, data.dev
+        )
+        baseline_calibration = evaluator.fit_calibration(
+            settings.calibration, baseline_prompt, data.dev
+        )
         scores = ArtifactScores(
-            dev=evaluator.evaluate(result.system_prompt, data.dev, stage),
-            baseline_dev=evaluator.evaluate(baseline_prompt, data.dev, stage),
-            test=evaluator.evaluate(result.system_prompt, data.test, stage),
-            baseline_test=evaluator.evaluate(baseline_prompt, data.test, stage),
+            dev=evaluator.evaluate(result.system_prompt, data.dev, calibration),
+            baseline_dev=evaluator.evaluate(baseline_prompt, data.dev, baseline_calibration),
+            test=evaluator.evaluate(result.system_prompt, data.test, calibration, stage),
+            baseline_test=evaluator.evaluate(
+                baseline_prompt, data.test, baseline_calibration, stage
+            ),
+            baseline_calibration=baseline_calibration,
         )
 
     by_id = {rule.id: rule for rule in pool}
@@ -120,9 +136,11 @@ def compile_task(
             labels=list(schema.labels),
         ),
         rules=[by_id[rule_id] for rule_id in result.rule_ids],
+        calibration=calibration,
         teacher=teacher.identity,
         student=student.identity,
         token_count=result.token_count,
+        baseline_token_count=student.count_tokens(baseline_prompt),
         token_budget=settings.token_budget,
         seed=settings.seed,
         scores=scores,

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sklearn.metrics import confusion_matrix, f1_score
 
 from pldc.backends.base import Backend
+from pldc.calibration import Calibration, CalibrationMethod, decide, fit_calibration
 from pldc.data import Example
 from pldc.progress import StageProgress
 from pldc.render import render_messages
@@ -45,9 +46,9 @@ def score_predictions(
 
 
 class StudentEvaluator:
-    """Predicts labels for examples under a system prompt, remembering every prediction made.
+    """Scores examples' labels under a system prompt, remembering every score it computed.
 
-    Predictions are keyed by (system prompt, example id), so a prompt seen before costs no
+    Label scores are keyed by (system prompt, example id), so a prompt seen before costs no
     student call. Examples are scored one after another under one system prompt, which keeps
     the prompt's prefix in the model's KV cache.
     """
@@ -56,35 +57,42 @@ class StudentEvaluator:
         self.student = student
         self.schema = schema
         self.user_template = user_template
-        self._predictions: dict[tuple[str, str], str] = {}
+        self._label_scores: dict[tuple[str, str], dict[str, float]] = {}
         self.student_calls = 0
 
-    def messages(self, system_prompt: str, example: Example) -> list[dict[str, str]]:
-        return render_messages(system_prompt, self.user_template, example.inputs)
-
-    def predict(
+    def label_scores(
         self,
         system_prompt: str,
         examples: Sequence[Example],
         progress: StageProgress | None = None,
-    ) -> list[str]:
-        predictions = []
+    ) -> list[dict[str, float]]:
+        rows = []
         for example in examples:
             key = (system_prompt, example.id)
-            if key not in self._predictions:
-                messages = self.messages(system_prompt, example)
-                self._predictions[key] = self.student.predict(messages, self.schema.labels)
+            if key not in self._label_scores:
+                messages = render_messages(system_prompt, self.user_template, example.inputs)
+                self._label_scores[key] = self.student.score(messages, self.schema.labels)
                 self.student_calls += 1
-            predictions.append(self._predictions[key])
+            rows.append(self._label_scores[key])
             if progress is not None:
                 progress.advance()
-        return predictions
+        return rows
+
+    def fit_calibration(
+        self, method: CalibrationMethod, system_prompt: str, examples: Sequence[Example]
+    ) -> Calibration:
+        """Offsets for `system_prompt`, from the inputs of `examples` (never their labels)."""
+        rows = self.label_scores(system_prompt, examples)
+        return fit_calibration(method, rows, self.schema.labels)
 
     def evaluate(
         self,
         system_prompt: str,
         examples: Sequence[Example],
+        calibration: Calibration,
         progress: StageProgress | None = None,
     ) -> Scores:
-        predicted = self.predict(system_prompt, examples, progress)
-        return score_predictions([ex.label for ex in examples], predicted, self.schema.labels)
+        rows = self.label_scores(system_prompt, examples, progress)
+        labels = self.schema.labels
+        predicted = [decide(row, labels, calibration) for row in rows]
+        return score_predictions([ex.label for ex in examples], predicted, labels)

@@ -7,6 +7,7 @@ from pathlib import Path
 from pldc.artifact import CompiledPrompt, load_artifact
 from pldc.backends import open_recorded_model
 from pldc.backends.base import Backend
+from pldc.calibration import decide
 from pldc.errors import DataError
 from pldc.render import Message, render_messages
 
@@ -51,7 +52,8 @@ class CompiledClassifier:
         return self.student.score(self.messages(**inputs), self.labels)
 
     def predict(self, **inputs: str) -> str:
-        return self.student.predict(self.messages(**inputs), self.labels)
+        """The label the student gives, decoded exactly as during the search."""
+        return decide(self.scores(**inputs), self.labels, self.artifact.calibration)
 
 
 def load(path: str | Path, *, student: Backend | None = None) -> CompiledClassifier:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import optuna
 from pydantic import BaseModel
 
+from pldc.calibration import CalibrationMethod
 from pldc.data import Example
 from pldc.errors import BudgetError
 from pldc.evaluate import StudentEvaluator
@@ -27,6 +28,7 @@ class SearchSettings:
     token_budget: int
     trials: int = 16
     seed: int = 0
+    calibration: CalibrationMethod = "batch"
 
 
 class TrialRecord(BaseModel):
@@ -116,7 +118,9 @@ def search_rules(
         ranked.sort(key=lambda item: (item[0], item[1]))
         fitted = fit_to_budget(schema, [r for *_, r in ranked], count_tokens, settings.token_budget)
         with progress.stage(f"trial {trial.number}: dev", total=len(dev)) as stage:
-            scores = evaluator.evaluate(fitted.system_prompt, dev, stage)
+            evaluator.label_scores(fitted.system_prompt, dev, stage)
+        calibration = evaluator.fit_calibration(settings.calibration, fitted.system_prompt, dev)
+        scores = evaluator.evaluate(fitted.system_prompt, dev, calibration)
         trial.set_user_attr("rule_ids", [rule.id for rule in fitted.rules])
         trial.set_user_attr("tokens", fitted.tokens)
         return scores.macro_f1

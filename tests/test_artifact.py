@@ -15,6 +15,7 @@ from pldc.artifact import (
     TaskRecord,
     installed_versions,
 )
+from pldc.calibration import Calibration
 from pldc.evaluate import score_predictions
 from pldc.render import render_system_prompt, render_user_template
 from pldc.rulepool import Rule
@@ -22,6 +23,7 @@ from pldc.search import TrialRecord
 from pldc.task import InputFieldSpec, TaskSchema
 
 LABELS = ["approve", "reject"]
+NO_OFFSETS = {label: 0.0 for label in LABELS}
 
 SCHEMA = TaskSchema(
     signature_name="ClaimReview",
@@ -64,6 +66,7 @@ def make_artifact() -> CompiledPrompt:
             labels=LABELS,
         ),
         rules=kept,
+        calibration=Calibration(method="batch", label_offsets={"approve": 0.1, "reject": -0.2}),
         teacher=ModelIdentity(
             kind="function", name="teacher", decoding="generate_parse", tokenizer="words"
         ),
@@ -71,10 +74,15 @@ def make_artifact() -> CompiledPrompt:
             kind="function", name="student", decoding="label_logprob", tokenizer="words"
         ),
         token_count=40,
+        baseline_token_count=30,
         token_budget=100,
         seed=0,
         scores=ArtifactScores(
-            dev=scores, test=scores, baseline_dev=baseline, baseline_test=baseline
+            dev=scores,
+            test=scores,
+            baseline_dev=baseline,
+            baseline_test=baseline,
+            baseline_calibration=Calibration(method="none", label_offsets=NO_OFFSETS),
         ),
         search=SearchRecord(
             sampler="TPESampler",

@@ -9,6 +9,8 @@ from conftest import toy_task
 
 import pldc
 from pldc.compiler import CompileSettings, compile_task
+from pldc.data import load_task_data
+from pldc.evaluate import score_predictions
 
 SETTINGS = CompileSettings(token_budget=120, trials=8, seed=0, teacher_examples=9)
 
@@ -83,3 +85,12 @@ def test_every_kept_rule_names_the_training_examples_it_came_from(tmp_path, teac
         assert rule.source_example_ids
         assert set(rule.source_example_ids) <= train_ids
         assert rule.support == len(rule.source_example_ids)
+
+
+def test_loaded_artifact_predicts_exactly_what_compile_scored(tmp_path, teacher, student):
+    artifact = compile_toy(tmp_path, teacher, student)
+    classifier = pldc.load(artifact.save(tmp_path / "a.json"), student=student)
+    test = load_task_data(toy_task(), "toy").test
+    predicted = [classifier.predict(**example.inputs) for example in test]
+    rescored = score_predictions([ex.label for ex in test], predicted, classifier.labels)
+    assert rescored == artifact.scores.test

@@ -44,11 +44,6 @@ class Backend(ABC):
     def count_tokens(self, text: str) -> int:
         """Tokens in `text` under this model's own tokenizer."""
 
-    def predict(self, messages: Sequence[Message], labels: Sequence[str]) -> str:
-        label_scores = self.score(messages, labels)
-        # Ties go to the label declared first, so predictions never depend on dict order.
-        return max(labels, key=lambda label: (label_scores[label], -labels.index(label)))
-
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         pass
 

