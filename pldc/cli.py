@@ -161,9 +161,10 @@ def _show(args: argparse.Namespace) -> int:
     rules.add_column("support", justify="right")
     rules.add_column("source examples")
     for number, rule in enumerate(artifact.rules, start=1):
+        note = f" [names case details: {', '.join(rule.copied_specifics)}]"
         rules.add_row(
             str(number),
-            rule.text,
+            Text(rule.text + (note if rule.copied_specifics else "")),
             ", ".join(rule.labels),
             str(rule.support),
             ", ".join(rule.source_example_ids),

@@ -35,9 +35,9 @@ DEFAULT_RUN_ROOT = Path(".pldc")
 @dataclass(frozen=True)
 class CompileSettings:
     token_budget: int = 512
-    trials: int = 16
+    trials: int = 10
     seed: int = 0
-    teacher_examples: int = 36
+    teacher_examples: int = 24
     """How many training examples (stratified by label) the teacher writes rules for."""
     merge_similarity: float = 0.75
     calibration: CalibrationMethod = "batch"

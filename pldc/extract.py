@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 
 from pydantic import BaseModel
@@ -10,7 +11,12 @@ from pydantic import BaseModel
 from pldc.backends.base import Backend
 from pldc.data import Example
 from pldc.progress import NullProgress, Progress
-from pldc.render import parse_rule, render_extraction_messages
+from pldc.render import (
+    Message,
+    parse_rule,
+    render_extraction_messages,
+    render_generalize_messages,
+)
 from pldc.store import JsonlStore, content_key
 from pldc.task import TaskSchema
 
@@ -21,8 +27,13 @@ class TeacherTrace(BaseModel):
     example_id: str
     label: str
     rule: str | None
-    """None when the teacher's reply held no usable rule; the trace is kept so that shows."""
+    """None when no usable rule came out; `dropped_reason` says why, and the trace is kept."""
     reply: str
+    draft: str | None = None
+    """The first rule, when it copied case specifics and the teacher was asked to generalise."""
+    copied_specifics: list[str] = []
+    """Case details the rule still names after the rewrite; shown to auditors, not hidden."""
+    dropped_reason: str | None = None
 
 
 def select_teacher_examples(train: Sequence[Example], limit: int, seed: int) -> list[Example]:
@@ -51,27 +62,86 @@ def extract_rules(
     store: JsonlStore,
     progress: Progress | None = None,
 ) -> list[TeacherTrace]:
-    """One teacher call per example; each finished call is stored before the next starts."""
+    """One teacher call per example, plus one more when the rule copies case specifics.
+
+    Each finished call is stored before the next starts, so a rerun repeats none of them.
+    """
     progress = progress or NullProgress()
     traces = []
-    reused = 0
     with progress.stage("teacher extraction", total=len(examples)) as stage:
-        for example in examples:
-            messages = render_extraction_messages(schema, example.inputs, example.label)
-            key = content_key(
-                "teacher-trace", teacher.identity.model_dump(), messages, RULE_MAX_TOKENS
-            )
+        reused = 0
+
+        def ask(messages: list[Message]) -> str:
+            nonlocal reused
+            key = content_key("teacher", teacher.identity.model_dump(), messages, RULE_MAX_TOKENS)
             stored = store.get(key)
             if stored is not None:
-                reply = stored["reply"]
                 reused += 1
-            else:
-                reply = teacher.generate(messages, max_tokens=RULE_MAX_TOKENS)
-                store.put(key, {"reply": reply})
-            # Built per example: identical cases share a stored reply, not an example id.
-            trace = TeacherTrace(
-                example_id=example.id, label=example.label, rule=parse_rule(reply), reply=reply
-            )
-            traces.append(trace)
-            stage.advance(status=f"{reused} reused" if reused else "")
+                return stored["reply"]
+            reply = teacher.generate(messages, max_tokens=RULE_MAX_TOKENS)
+            store.put(key, {"reply": reply})
+            return reply
+
+        for example in examples:
+            traces.append(_extract_one(schema, example, ask))
+            stage.advance(status=f"{reused} calls reused" if reused else "")
     return traces
+
+
+def _extract_one(schema: TaskSchema, example: Example, ask) -> TeacherTrace:
+    # Built per example: identical cases share stored replies, never an example id.
+    messages = render_extraction_messages(schema, example.inputs, example.label)
+    reply = ask(messages)
+    rule = parse_rule(reply)
+    if rule is None:
+        return TeacherTrace(
+            example_id=example.id,
+            label=example.label,
+            rule=None,
+            reply=reply,
+            dropped_reason="the teacher's reply held no rule",
+        )
+    case_text = " ".join(example.inputs.values())
+    specifics = copied_specifics(rule, case_text)
+    if not specifics:
+        return TeacherTrace(example_id=example.id, label=example.label, rule=rule, reply=reply)
+    retry = ask(render_generalize_messages(rule, specifics, example.label))
+    general = parse_rule(retry)
+    if general is not None and not copied_specifics(general, case_text):
+        return TeacherTrace(
+            example_id=example.id, label=example.label, rule=general, reply=retry, draft=rule
+        )
+    # A specific rule still carries policy (it scored better kept than dropped on held-out
+    # claims), so it stays a candidate with its specifics on record; the search decides.
+    return TeacherTrace(
+        example_id=example.id,
+        label=example.label,
+        rule=rule,
+        reply=reply,
+        copied_specifics=specifics,
+    )
+
+
+_TOKEN = re.compile(r"[\w$£€][\w$£€.,'&/-]*[\w$£€]|[\w$£€]")
+
+
+def copied_specifics(rule: str, case_text: str) -> list[str]:
+    """Entity-like tokens of `rule` (names, codes, figures) that appear verbatim in the case.
+
+    A threshold the rule states in its own words ("more than $1,000") is fine; the case's own
+    figure ("$1,145.87", "48 days") or name ("Toronto", "PRJ-5967") is not.
+    """
+    copied = []
+    for position, match in enumerate(_TOKEN.finditer(rule)):
+        token = match.group()
+        has_digit = any(ch.isdigit() for ch in token)
+        named = token[0].isupper() and len(token) > 1 and position > 0
+        if not (has_digit or named) or token in copied:
+            continue
+        for found in re.finditer(rf"(?<![\w$£€]){re.escape(token)}(?![\w])", case_text):
+            before = case_text[: found.start()].rstrip()
+            # A capitalised word is a name only where the case uses it mid-sentence.
+            if has_digit or (before and before[-1] not in ".!?:;\"'"):
+                copied.append(token)
+                break
+    return copied

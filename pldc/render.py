@@ -74,7 +74,11 @@ def parse_label(reply: str, labels: Sequence[str]) -> str | None:
 def render_extraction_messages(
     schema: TaskSchema, inputs: Mapping[str, str], label: str
 ) -> list[Message]:
-    """PLD's supervised extraction: the teacher sees a case with its gold label, writes the rule."""
+    """PLD's supervised extraction: the teacher sees a case with its gold label, writes the rule.
+
+    Everything that doesn't depend on the case comes first, so consecutive calls share a long
+    prefix in the teacher's KV cache.
+    """
     case = "\n".join(f"{spec.title}: {inputs[spec.name]}" for spec in schema.input_fields)
     system = (
         "You are a senior compliance analyst. You write the general decision rules that explain "
@@ -83,12 +87,12 @@ def render_extraction_messages(
     user = (
         f"Task: {schema.instruction}\n"
         f"Possible labels: {', '.join(schema.labels)}\n\n"
+        "You will see one case and its correct label. Write ONE general rule, as a single "
+        'sentence of the form "If <condition>, the answer is <label>.", that explains why cases '
+        "like this one get that label. State the deciding condition precisely. Do not mention "
+        "specific people, companies, places or dates from the case. Reply with the rule only.\n\n"
         f"Case:\n{case}\n\n"
-        f"Correct label: {label}\n\n"
-        f'Write ONE general rule, as a single sentence of the form "If <condition>, the answer '
-        f'is {label}.", that explains why cases like this one get the label {label}. State the '
-        "deciding condition precisely. Do not mention specific people, companies, places or "
-        "dates from this case. Reply with the rule only."
+        f"Correct label: {label}"
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -109,3 +113,30 @@ def parse_rule(reply: str, max_words: int = 60) -> str | None:
 
 _RULE_MARKER = re.compile(r"^(?:[-*•]+|\d+[.)]|\*\*|rule\s*\d*\s*:(?:\*\*)?)\s*", re.IGNORECASE)
 _QUOTES = "\"'`*“”‘’"
+
+
+def render_generalize_messages(draft: str, specifics: Sequence[str], label: str) -> list[Message]:
+    """Ask the teacher to restate a rule without the case details it copied.
+
+    A fresh, single turn without the case: small teachers asked in a follow-up turn tend to
+    repeat their first answer word for word.
+    """
+    return [
+        {
+            "role": "system",
+            "content": "You rewrite decision rules so that they apply to every similar case, "
+            "not to one case.",
+        },
+        {
+            "role": "user",
+            "content": (
+                f"Rule: {draft}\n\n"
+                f"These words name details of one particular case: {', '.join(specifics)}. "
+                "Rewrite the rule without them, replacing each with the general kind of thing "
+                "it stands for (a person or company becomes its role, a place becomes 'the "
+                "destination', an exact amount or number of days becomes the threshold or "
+                "condition that matters). Keep the label. Reply with the rewritten rule only, "
+                f'in the form "If <condition>, the answer is {label}."'
+            ),
+        },
+    ]

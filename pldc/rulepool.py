@@ -21,6 +21,8 @@ class Rule(BaseModel):
     support: int
     merged_texts: list[str] = []
     """The other teacher rules folded into this one as near-duplicates."""
+    copied_specifics: list[str] = []
+    """Details of its source case the rule names (see TeacherTrace.copied_specifics)."""
 
 
 def build_rule_pool(traces: Sequence[TeacherTrace], similarity: float = 0.75) -> list[Rule]:
@@ -72,6 +74,7 @@ def build_rule_pool(traces: Sequence[TeacherTrace], similarity: float = 0.75) ->
                 source_example_ids=[usable[i].example_id for i in members],
                 support=len(members),
                 merged_texts=[texts[i] for i in members if i != representative],
+                copied_specifics=usable[representative].copied_specifics,
             )
         )
     return pool

@@ -26,7 +26,7 @@ from pldc.task import TaskSchema
 @dataclass(frozen=True)
 class SearchSettings:
     token_budget: int
-    trials: int = 16
+    trials: int = 10
     seed: int = 0
     calibration: CalibrationMethod = "batch"
 
@@ -92,7 +92,9 @@ def search_rules(
     fit_to_budget(schema, [], count_tokens, settings.token_budget)  # fail fast on a tiny budget
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=settings.seed)
+    # Optuna's default of 10 random start-up trials would leave a short search purely random.
+    startup_trials = max(3, settings.trials // 3)
+    sampler = optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=startup_trials)
     study = optuna.create_study(
         direction="maximize",
         sampler=sampler,
@@ -156,7 +158,7 @@ def search_rules(
             )
             for t in finished
         ],
-        sampler=f"TPESampler(seed={settings.seed})",
+        sampler=f"TPESampler(seed={settings.seed}, n_startup_trials={startup_trials})",
     )
 
 

@@ -24,6 +24,6 @@ class ExpenseClaimReview(dspy.Signature):
 task = pldc.Task(
     signature=ExpenseClaimReview,
     data=generate_claims(n=400, seed=7),
-    splits=pldc.Splits(train=0.5, dev=0.15, test=0.35, seed=0),
+    splits=pldc.Splits(train=0.6, dev=0.1, test=0.3, seed=0),
     name="expense_claims",
 )

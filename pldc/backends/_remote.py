@@ -20,6 +20,7 @@ class RemoteBackend(Backend):
         api_key: str | None = None,
         max_tokens: int = 512,
         attempts: int = 4,
+        retry_delay: float = 1.0,
     ) -> None:
         import dspy
 
@@ -35,18 +36,29 @@ class RemoteBackend(Backend):
         )
         self._model = model
         self._attempts = attempts
+        self._retry_delay = retry_delay
         self.identity = ModelIdentity(
             kind="remote", name=model, decoding="generate_parse", tokenizer=f"litellm:{model}"
         )
 
     def generate(self, messages: Sequence[Message], *, max_tokens: int = 256) -> str:
-        outputs = with_retries(
-            lambda: self._lm(messages=[dict(m) for m in messages], max_tokens=max_tokens),
+        from dspy import lm15
+
+        request = lm15.request_from_openai_chat(
+            {
+                "model": self._model,
+                "messages": [dict(m) for m in messages],
+                "max_tokens": max_tokens,
+                "temperature": 0.0,
+            }
+        )
+        response = with_retries(
+            lambda: self._lm(request),
             what=f"remote model {self._model}",
             attempts=self._attempts,
+            first_delay=self._retry_delay,
         )
-        first = outputs[0]
-        return first["text"] if isinstance(first, dict) else str(first)
+        return response.text or ""
 
     def score(self, messages: Sequence[Message], labels: Sequence[str]) -> dict[str, float]:
         answer = parse_label(self.generate(messages, max_tokens=16), labels)

@@ -1,0 +1,83 @@
+"""Teacher extraction: one general rule per example, never the case's own specifics."""
+
+from __future__ import annotations
+
+from conftest import TicketTriage
+
+from pldc.backends import FunctionBackend
+from pldc.data import Example
+from pldc.extract import copied_specifics, extract_rules, select_teacher_examples
+from pldc.store import JsonlStore
+from pldc.task import TaskSchema
+
+SCHEMA = TaskSchema.from_signature(TicketTriage)
+CASE = "Order PRJ-5967 from Toronto crashed twice (Grand Central app), refund $1145.87 please"
+EXAMPLE = Example("t1", {"ticket": CASE}, "refund")
+
+
+def teacher_replying(*replies: str) -> FunctionBackend:
+    queue = list(replies)
+    return FunctionBackend(generate=lambda messages: queue.pop(0))
+
+
+def test_names_codes_and_figures_copied_from_the_case_are_flagged():
+    rule = "If the ticket from Toronto asks for $1145.87 on PRJ-5967, the answer is refund."
+    assert copied_specifics(rule, CASE) == ["Toronto", "$1145.87", "PRJ-5967"]
+
+
+def test_thresholds_in_the_rules_own_words_are_not_flagged():
+    assert copied_specifics("If a refund above $1,000 is asked, the answer is refund.", CASE) == []
+
+
+def test_a_capitalised_word_is_a_name_only_where_the_case_uses_it_mid_sentence():
+    assert copied_specifics("If the Order is late, the answer is refund.", CASE) == []
+    assert copied_specifics("If it is the Grand Central app, the answer is bug.", CASE) == [
+        "Grand",
+        "Central",
+    ]
+
+
+def test_a_rule_with_specifics_is_rewritten_and_keeps_its_draft(tmp_path):
+    teacher = teacher_replying(
+        "If the ticket is from Toronto, the answer is refund.",
+        "If the customer asks for money back, the answer is refund.",
+    )
+    (trace,) = extract_rules(SCHEMA, [EXAMPLE], teacher, JsonlStore(tmp_path / "t.jsonl"))
+    assert trace.rule == "If the customer asks for money back, the answer is refund."
+    assert trace.draft == "If the ticket is from Toronto, the answer is refund."
+    assert "Toronto" in teacher.calls[1][1][-1]["content"]
+    assert CASE not in teacher.calls[1][1][-1]["content"]
+
+
+def test_a_rule_still_specific_after_the_rewrite_stays_with_its_specifics_on_record(tmp_path):
+    teacher = teacher_replying(
+        "If the ticket is from Toronto, the answer is refund.",
+        "If the ticket mentions PRJ-5967, the answer is refund.",
+    )
+    (trace,) = extract_rules(SCHEMA, [EXAMPLE], teacher, JsonlStore(tmp_path / "t.jsonl"))
+    assert trace.rule == "If the ticket is from Toronto, the answer is refund."
+    assert trace.copied_specifics == ["Toronto"]
+
+
+def test_a_reply_with_no_rule_is_kept_as_a_dropped_trace(tmp_path):
+    (trace,) = extract_rules(SCHEMA, [EXAMPLE], teacher_replying("OK."), JsonlStore(tmp_path / "t"))
+    assert trace.rule is None and trace.dropped_reason == "the teacher's reply held no rule"
+
+
+def test_rewrites_are_stored_too_so_a_rerun_calls_the_teacher_zero_times(tmp_path):
+    replies = ("If the ticket is from Toronto, the answer is refund.", "If money is owed, refund.")
+    extract_rules(SCHEMA, [EXAMPLE], teacher_replying(*replies), JsonlStore(tmp_path / "t"))
+    rerun_teacher = teacher_replying()
+    (trace,) = extract_rules(SCHEMA, [EXAMPLE], rerun_teacher, JsonlStore(tmp_path / "t"))
+    assert rerun_teacher.calls == [] and trace.rule == "If money is owed, refund."
+
+
+def test_teacher_examples_are_dealt_round_robin_across_labels():
+    train = [
+        Example(f"{label}{i}", {"ticket": "x"}, label)
+        for label in ("refund", "bug", "other")
+        for i in range(5)
+    ]
+    chosen = select_teacher_examples(train, 6, seed=0)
+    assert sorted(ex.label for ex in chosen) == ["bug", "bug", "other", "other", "refund", "refund"]
+    assert chosen == select_teacher_examples(train, 6, seed=0)
