@@ -71,12 +71,13 @@ def test_cached_prefix_scores_match_a_fresh_model_within_tolerance(student):
 
 
 def test_multi_token_labels_are_scored_over_all_their_tokens(student):
-    labels = ("approve", "escalate")  # "escalate" is two tokens for Qwen
-    assert len(student._tokens_of_label("escalate")) == 2
+    assert len(student._tokens_of_label("escalate")) == 2  # "escal" + "ate" for Qwen
     messages = review("Escalate this to a manager.")
-    scores = student.score(messages, labels)
-    first_token_only = student.score(messages, ("escal",))["escal"]
-    assert scores["escalate"] <= first_token_only + 1e-6
+    scores = student.score(messages, ("escal", "escalate", "escalzzq"))
+    # The continuation's log-probability is added (within the cache tolerance) ...
+    assert scores["escalate"] <= scores["escal"] + 0.2
+    # ... and an implausible continuation of the same first token is heavily penalised.
+    assert scores["escalzzq"] < scores["escalate"] - 5
 
 
 def test_chat_prompt_uses_the_models_own_template(student):
