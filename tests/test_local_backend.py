@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 
 import pytest
 
@@ -106,3 +107,16 @@ def test_identity_records_name_hash_decoding_and_tokenizer(student):
     assert identity.sha256 == CATALOGUE[DEFAULT_STUDENT].sha256
     assert identity.decoding == "label_logprob"
     assert identity.tokenizer.startswith(f"gguf:{DEFAULT_STUDENT}@")
+
+
+def test_any_gguf_path_opens_and_records_the_files_sha256(tmp_path, monkeypatch):
+    path, pinned = resolve_gguf(DEFAULT_STUDENT)
+    monkeypatch.setenv("PLDC_CACHE_DIR", str(tmp_path))  # no remembered digest to lean on
+    backend = open_model(str(path))
+    assert backend.identity.name == str(path)
+    assert backend.identity.sha256 == pinned
+
+
+def test_an_unknown_model_name_lists_what_is_accepted():
+    with pytest.raises(pldc.ModelError, match=re.escape(DEFAULT_STUDENT)):
+        open_model("not-a-model")
