@@ -19,6 +19,7 @@ from pldc.backends.base import ModelIdentity
 from pldc.calibration import Calibration
 from pldc.errors import ArtifactError
 from pldc.evaluate import Scores
+from pldc.extract import TeacherTrace
 from pldc.rulepool import Rule
 from pldc.search import TrialRecord
 
@@ -56,6 +57,11 @@ class SearchRecord(BaseModel):
     trials: list[TrialRecord]
     best_trial: int
     teacher_examples: int
+    teacher_traces: list[TeacherTrace]
+    """Every teacher rule, with what became of it (rewritten, dropped and why)."""
+    embedder: str
+    cluster_eps: float
+    cluster_min_samples: int
     candidate_rules: list[Rule]
     """The whole rule pool the search chose from, kept or not."""
 

@@ -159,6 +159,7 @@ def _show(args: argparse.Namespace) -> int:
     rules.add_column("rule")
     rules.add_column("labels")
     rules.add_column("support", justify="right")
+    rules.add_column("fate")
     rules.add_column("source examples")
     for number, rule in enumerate(artifact.rules, start=1):
         note = f" [names case details: {', '.join(rule.copied_specifics)}]"
@@ -167,6 +168,7 @@ def _show(args: argparse.Namespace) -> int:
             Text(rule.text + (note if rule.copied_specifics else "")),
             ", ".join(rule.labels),
             str(rule.support),
+            rule.fate,
             ", ".join(rule.source_example_ids),
         )
     console.print(rules)

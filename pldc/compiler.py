@@ -20,11 +20,12 @@ from pldc.artifact import (
 from pldc.backends.base import Backend
 from pldc.calibration import CalibrationMethod
 from pldc.data import load_task_data
+from pldc.embed import Embedder, open_embedder
 from pldc.evaluate import StudentEvaluator
-from pldc.extract import extract_rules, select_teacher_examples
+from pldc.extract import StoredTeacher, extract_rules, select_teacher_examples
 from pldc.progress import NullProgress, Progress
 from pldc.render import render_system_prompt, render_user_template
-from pldc.rulepool import build_rule_pool
+from pldc.rulepool import ClusterSettings, build_rule_pool
 from pldc.search import SearchSettings, fit_to_budget, search_rules
 from pldc.store import JsonlStore, content_key
 from pldc.task import Task
@@ -35,11 +36,13 @@ DEFAULT_RUN_ROOT = Path(".pldc")
 @dataclass(frozen=True)
 class CompileSettings:
     token_budget: int = 512
-    trials: int = 10
+    trials: int = 8
     seed: int = 0
     teacher_examples: int = 24
     """How many training examples (stratified by label) the teacher writes rules for."""
-    merge_similarity: float = 0.75
+    cluster_eps: float = 0.25
+    """DBSCAN radius in cosine distance; see docs/clustering-sweep.md for why 0.25."""
+    cluster_min_samples: int = 2
     calibration: CalibrationMethod = "batch"
 
 
@@ -53,6 +56,7 @@ def compile_task(
     source: str = "task",
     base_dir: Path | None = None,
     progress: Progress | None = None,
+    embedder: Embedder | None = None,
 ) -> CompiledPrompt:
     """Compile `task` into a frozen prompt for `student`, distilled from `teacher`.
 
@@ -68,10 +72,11 @@ def compile_task(
     fit_to_budget(schema, [], student.count_tokens, settings.token_budget)
 
     teacher_examples = select_teacher_examples(data.train, settings.teacher_examples, settings.seed)
-    traces = extract_rules(
-        schema, teacher_examples, teacher, JsonlStore(run_dir / "teacher_traces.jsonl"), progress
-    )
-    pool = build_rule_pool(traces, settings.merge_similarity)
+    stored_teacher = StoredTeacher(teacher, JsonlStore(run_dir / "teacher_traces.jsonl"))
+    traces = extract_rules(schema, teacher_examples, stored_teacher, progress)
+    embedder = embedder or open_embedder()
+    cluster_settings = ClusterSettings(settings.cluster_eps, settings.cluster_min_samples)
+    pool = build_rule_pool(schema, traces, embedder, stored_teacher, cluster_settings, progress)
 
     evaluator = StudentEvaluator(student, schema, user_template)
     search_settings = SearchSettings(
@@ -149,6 +154,10 @@ def compile_task(
             trials=result.trials,
             best_trial=result.best_trial,
             teacher_examples=len(teacher_examples),
+            teacher_traces=traces,
+            embedder=embedder.name,
+            cluster_eps=cluster_settings.eps,
+            cluster_min_samples=cluster_settings.min_samples,
             candidate_rules=pool,
         ),
         versions=installed_versions(),

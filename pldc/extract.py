@@ -55,36 +55,40 @@ def select_teacher_examples(train: Sequence[Example], limit: int, seed: int) -> 
     return chosen
 
 
+class StoredTeacher:
+    """Teacher calls through the run's store: each reply is saved as soon as it exists, and a
+    call made before (same teacher, same messages) is answered from the store."""
+
+    def __init__(self, teacher: Backend, store: JsonlStore) -> None:
+        self.teacher = teacher
+        self.store = store
+        self.reused = 0
+
+    def __call__(self, messages: list[Message]) -> str:
+        identity = self.teacher.identity.model_dump()
+        key = content_key("teacher", identity, messages, RULE_MAX_TOKENS)
+        stored = self.store.get(key)
+        if stored is not None:
+            self.reused += 1
+            return stored["reply"]
+        reply = self.teacher.generate(messages, max_tokens=RULE_MAX_TOKENS)
+        self.store.put(key, {"reply": reply})
+        return reply
+
+
 def extract_rules(
     schema: TaskSchema,
     examples: Sequence[Example],
-    teacher: Backend,
-    store: JsonlStore,
+    teacher: StoredTeacher,
     progress: Progress | None = None,
 ) -> list[TeacherTrace]:
-    """One teacher call per example, plus one more when the rule copies case specifics.
-
-    Each finished call is stored before the next starts, so a rerun repeats none of them.
-    """
+    """One teacher call per example, plus one more when the rule copies case specifics."""
     progress = progress or NullProgress()
     traces = []
     with progress.stage("teacher extraction", total=len(examples)) as stage:
-        reused = 0
-
-        def ask(messages: list[Message]) -> str:
-            nonlocal reused
-            key = content_key("teacher", teacher.identity.model_dump(), messages, RULE_MAX_TOKENS)
-            stored = store.get(key)
-            if stored is not None:
-                reused += 1
-                return stored["reply"]
-            reply = teacher.generate(messages, max_tokens=RULE_MAX_TOKENS)
-            store.put(key, {"reply": reply})
-            return reply
-
         for example in examples:
-            traces.append(_extract_one(schema, example, ask))
-            stage.advance(status=f"{reused} calls reused" if reused else "")
+            traces.append(_extract_one(schema, example, teacher))
+            stage.advance(status=f"{teacher.reused} calls reused" if teacher.reused else "")
     return traces
 
 

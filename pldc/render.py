@@ -140,3 +140,25 @@ def render_generalize_messages(draft: str, specifics: Sequence[str], label: str)
             ),
         },
     ]
+
+
+def render_synthesis_messages(
+    schema: TaskSchema, member_rules: Sequence[str], label: str
+) -> list[Message]:
+    """PLD's synthesis: one general rule for a cluster of rules written for different cases."""
+    numbered = "\n".join(f"{i}. {rule}" for i, rule in enumerate(member_rules, start=1))
+    system = (
+        "You are a senior compliance analyst. You merge case-by-case decision rules into one "
+        "general rule that a junior reviewer can apply to new cases."
+    )
+    user = (
+        f"Task: {schema.instruction}\n"
+        f"Possible labels: {', '.join(schema.labels)}\n\n"
+        f"Each of these rules was written for a different case whose correct label is {label}:\n"
+        f"{numbered}\n\n"
+        "Write ONE general rule that states the deciding condition these cases share, as a "
+        f'single sentence of the form "If <condition>, the answer is {label}." Leave out '
+        "details that only one case has (people, companies, places, exact amounts or dates). "
+        "Reply with the rule only."
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]

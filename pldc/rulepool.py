@@ -1,15 +1,28 @@
-"""The rule pool: teacher rules with near-duplicates merged, each keeping its provenance."""
+"""The rule pool: teacher rules embedded, clustered, and merged into one rule per cluster.
+
+Rules are clustered with DBSCAN on cosine distance, separately for each label they argue for
+(a cluster spanning two labels would merge contradicting rules). The teacher writes one
+general rule per cluster from its members. Noise points are kept as singletons. Every pooled
+rule carries its provenance: source example ids, support, the member rules, and its fate.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.cluster import DBSCAN
 
-from pldc.extract import TeacherTrace
+from pldc.embed import Embedder
+from pldc.extract import TeacherTrace, copied_specifics
+from pldc.progress import NullProgress, Progress
+from pldc.render import Message, parse_rule, render_synthesis_messages
+from pldc.task import TaskSchema
+
+Fate = Literal["synthesized", "singleton", "unsynthesized"]
 
 
 class Rule(BaseModel):
@@ -19,66 +32,108 @@ class Rule(BaseModel):
     """The gold labels of the examples this rule was written for."""
     source_example_ids: list[str]
     support: int
+    fate: Fate = "singleton"
+    """synthesized: the teacher merged a cluster; unsynthesized: the teacher's synthesis held
+    no rule, so the cluster's first rule speaks for it; singleton: a DBSCAN noise point."""
     merged_texts: list[str] = []
-    """The other teacher rules folded into this one as near-duplicates."""
+    """The teacher rules folded into this one."""
     copied_specifics: list[str] = []
-    """Details of its source case the rule names (see TeacherTrace.copied_specifics)."""
+    """Details of a source case the rule names (see TeacherTrace.copied_specifics)."""
 
 
-def build_rule_pool(traces: Sequence[TeacherTrace], similarity: float = 0.75) -> list[Rule]:
-    """Merge rules for the same label whose TF-IDF cosine similarity reaches `similarity`.
+@dataclass(frozen=True)
+class ClusterSettings:
+    eps: float = 0.25
+    min_samples: int = 2
 
-    The pool is ordered by support (how many examples back a rule), then by first appearance.
+
+Ask = Callable[[list[Message]], str]
+
+
+def build_rule_pool(
+    schema: TaskSchema,
+    traces: Sequence[TeacherTrace],
+    embedder: Embedder,
+    ask_teacher: Ask,
+    settings: ClusterSettings | None = None,
+    progress: Progress | None = None,
+) -> list[Rule]:
+    """Cluster the traces' rules per label and synthesise one rule per cluster.
+
+    Ordered by support (how many examples back a rule), then by first appearance.
     """
+    settings = settings or ClusterSettings()
+    progress = progress or NullProgress()
     usable = [t for t in traces if t.rule]
-    if not usable:
-        return []
-    texts = [t.rule for t in usable]
-    vectors = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(
-        [_normalise(t) for t in texts]
-    )
-    sims = cosine_similarity(vectors)
-
-    parent = list(range(len(usable)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i in range(len(usable)):
-        for j in range(i + 1, len(usable)):
-            if usable[i].label == usable[j].label and sims[i, j] >= similarity:
-                parent[root(j)] = root(i)
-
-    groups: dict[int, list[int]] = {}
-    for i in range(len(usable)):
-        groups.setdefault(root(i), []).append(i)
-
-    merged = []
-    for members in groups.values():
-        within = sims[np.ix_(members, members)].sum(axis=1)
-        # The medoid speaks for the group; on a tie the earliest member does.
-        representative = members[int(np.argmax(within))]
-        merged.append((members, representative))
-    merged.sort(key=lambda group: (-len(group[0]), group[0][0]))
+    groups: list[list[int]] = []
+    for label in schema.labels:
+        members = [i for i, t in enumerate(usable) if t.label == label]
+        if not members:
+            continue
+        vectors = embedder.embed([usable[i].rule for i in members])
+        distances = np.clip(1.0 - vectors @ vectors.T, 0.0, 2.0)
+        assignment = (
+            DBSCAN(eps=settings.eps, min_samples=settings.min_samples, metric="precomputed")
+            .fit(distances)
+            .labels_
+        )
+        clusters: dict[int, list[int]] = {}
+        for position, cluster in enumerate(assignment):
+            if cluster == -1:
+                groups.append([members[position]])
+            else:
+                clusters.setdefault(int(cluster), []).append(members[position])
+        for cluster_members in clusters.values():
+            groups.append(cluster_members)
+    groups.sort(key=lambda g: (-len(g), min(g)))
 
     pool = []
-    for number, (members, representative) in enumerate(merged, start=1):
-        pool.append(
-            Rule(
-                id=f"rule-{number:02d}",
-                text=texts[representative],
-                labels=sorted({usable[i].label for i in members}),
-                source_example_ids=[usable[i].example_id for i in members],
-                support=len(members),
-                merged_texts=[texts[i] for i in members if i != representative],
-                copied_specifics=usable[representative].copied_specifics,
-            )
-        )
+    merged = sum(1 for g in groups if len(g) > 1)
+    with progress.stage("rule synthesis", total=merged) as stage:
+        for number, members in enumerate(groups, start=1):
+            rule_id = f"rule-{number:02d}"
+            pool.append(_pooled_rule(rule_id, [usable[i] for i in members], ask_teacher, schema))
+            if len(members) > 1:
+                stage.advance()
     return pool
 
 
-def _normalise(text: str) -> str:
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split())
+def _pooled_rule(
+    rule_id: str, members: Sequence[TeacherTrace], ask_teacher: Ask, schema: TaskSchema
+) -> Rule:
+    provenance = {
+        "labels": sorted({t.label for t in members}),
+        "source_example_ids": [t.example_id for t in members],
+        "support": len(members),
+        "merged_texts": [t.rule for t in members] if len(members) > 1 else [],
+    }
+    if len(members) == 1:
+        (only,) = members
+        return Rule(
+            id=rule_id,
+            text=only.rule,
+            fate="singleton",
+            copied_specifics=only.copied_specifics,
+            **provenance,
+        )
+    label = members[0].label
+    reply = ask_teacher(render_synthesis_messages(schema, [t.rule for t in members], label))
+    synthesized = parse_rule(reply)
+    member_text = " ".join(t.rule for t in members)
+    if synthesized is not None:
+        # Specifics every member shares are the cluster's; one member's alone are not general.
+        return Rule(
+            id=rule_id,
+            text=synthesized,
+            fate="synthesized",
+            copied_specifics=copied_specifics(synthesized, member_text),
+            **provenance,
+        )
+    first = members[0]
+    return Rule(
+        id=rule_id,
+        text=first.rule,
+        fate="unsynthesized",
+        copied_specifics=first.copied_specifics,
+        **provenance,
+    )

@@ -26,7 +26,7 @@ from pldc.task import TaskSchema
 @dataclass(frozen=True)
 class SearchSettings:
     token_budget: int
-    trials: int = 10
+    trials: int = 8
     seed: int = 0
     calibration: CalibrationMethod = "batch"
 

@@ -6,13 +6,22 @@ from conftest import TicketTriage
 
 from pldc.backends import FunctionBackend
 from pldc.data import Example
-from pldc.extract import copied_specifics, extract_rules, select_teacher_examples
+from pldc.extract import (
+    StoredTeacher,
+    copied_specifics,
+    extract_rules,
+    select_teacher_examples,
+)
 from pldc.store import JsonlStore
 from pldc.task import TaskSchema
 
 SCHEMA = TaskSchema.from_signature(TicketTriage)
 CASE = "Order PRJ-5967 from Toronto crashed twice (Grand Central app), refund $1145.87 please"
 EXAMPLE = Example("t1", {"ticket": CASE}, "refund")
+
+
+def extract_one(teacher: FunctionBackend, store_path):
+    return extract_rules(SCHEMA, [EXAMPLE], StoredTeacher(teacher, JsonlStore(store_path)))
 
 
 def teacher_replying(*replies: str) -> FunctionBackend:
@@ -42,7 +51,9 @@ def test_a_rule_with_specifics_is_rewritten_and_keeps_its_draft(tmp_path):
         "If the ticket is from Toronto, the answer is refund.",
         "If the customer asks for money back, the answer is refund.",
     )
-    (trace,) = extract_rules(SCHEMA, [EXAMPLE], teacher, JsonlStore(tmp_path / "t.jsonl"))
+    (trace,) = extract_rules(
+        SCHEMA, [EXAMPLE], StoredTeacher(teacher, JsonlStore(tmp_path / "t.jsonl"))
+    )
     assert trace.rule == "If the customer asks for money back, the answer is refund."
     assert trace.draft == "If the ticket is from Toronto, the answer is refund."
     assert "Toronto" in teacher.calls[1][1][-1]["content"]
@@ -54,21 +65,29 @@ def test_a_rule_still_specific_after_the_rewrite_stays_with_its_specifics_on_rec
         "If the ticket is from Toronto, the answer is refund.",
         "If the ticket mentions PRJ-5967, the answer is refund.",
     )
-    (trace,) = extract_rules(SCHEMA, [EXAMPLE], teacher, JsonlStore(tmp_path / "t.jsonl"))
+    (trace,) = extract_rules(
+        SCHEMA, [EXAMPLE], StoredTeacher(teacher, JsonlStore(tmp_path / "t.jsonl"))
+    )
     assert trace.rule == "If the ticket is from Toronto, the answer is refund."
     assert trace.copied_specifics == ["Toronto"]
 
 
 def test_a_reply_with_no_rule_is_kept_as_a_dropped_trace(tmp_path):
-    (trace,) = extract_rules(SCHEMA, [EXAMPLE], teacher_replying("OK."), JsonlStore(tmp_path / "t"))
+    (trace,) = extract_rules(
+        SCHEMA, [EXAMPLE], StoredTeacher(teacher_replying("OK."), JsonlStore(tmp_path / "t"))
+    )
     assert trace.rule is None and trace.dropped_reason == "the teacher's reply held no rule"
 
 
 def test_rewrites_are_stored_too_so_a_rerun_calls_the_teacher_zero_times(tmp_path):
     replies = ("If the ticket is from Toronto, the answer is refund.", "If money is owed, refund.")
-    extract_rules(SCHEMA, [EXAMPLE], teacher_replying(*replies), JsonlStore(tmp_path / "t"))
+    extract_rules(
+        SCHEMA, [EXAMPLE], StoredTeacher(teacher_replying(*replies), JsonlStore(tmp_path / "t"))
+    )
     rerun_teacher = teacher_replying()
-    (trace,) = extract_rules(SCHEMA, [EXAMPLE], rerun_teacher, JsonlStore(tmp_path / "t"))
+    (trace,) = extract_rules(
+        SCHEMA, [EXAMPLE], StoredTeacher(rerun_teacher, JsonlStore(tmp_path / "t"))
+    )
     assert rerun_teacher.calls == [] and trace.rule == "If money is owed, refund."
 
 
