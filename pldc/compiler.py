@@ -41,7 +41,7 @@ class CompileSettings:
     teacher_examples: int = 24
     """How many training examples (stratified by label) the teacher writes rules for."""
     cluster_eps: float = 0.25
-    """DBSCAN radius in cosine distance; see docs/clustering-sweep.md for why 0.25."""
+    """DBSCAN radius in cosine distance, for MiniLM; docs/clustering-sweep.md shows the sweep."""
     cluster_min_samples: int = 2
     calibration: CalibrationMethod = "batch"
 
