@@ -24,7 +24,6 @@ class LocalModel:
     name: str
     packages: tuple[str, ...]
     sha256: str
-    chat: bool = True
 
     @property
     def filename(self) -> str:
