@@ -58,7 +58,6 @@ class StudentEvaluator:
         self.schema = schema
         self.user_template = user_template
         self._label_scores: dict[tuple[str, str], dict[str, float]] = {}
-        self.student_calls = 0
 
     def label_scores(
         self,
@@ -72,7 +71,6 @@ class StudentEvaluator:
             if key not in self._label_scores:
                 messages = render_messages(system_prompt, self.user_template, example.inputs)
                 self._label_scores[key] = self.student.score(messages, self.schema.labels)
-                self.student_calls += 1
             rows.append(self._label_scores[key])
             if progress is not None:
                 progress.advance()

@@ -20,8 +20,6 @@ class Progress(Protocol):
         self, description: str, total: int | None = None
     ) -> AbstractContextManager[StageProgress]: ...
 
-    def note(self, message: str) -> None: ...
-
 
 class _SilentStage:
     def advance(self, steps: int = 1, *, status: str | None = None) -> None:
@@ -39,9 +37,6 @@ class NullProgress:
     @contextmanager
     def stage(self, description: str, total: int | None = None) -> Iterator[StageProgress]:
         yield _SilentStage()
-
-    def note(self, message: str) -> None:
-        pass
 
 
 class _RichStage:
@@ -104,6 +99,3 @@ class RichProgress:
             if self._depth == 0:
                 self._bar.stop()  # leaves the finished line printed
             self._bar.remove_task(task_id)
-
-    def note(self, message: str) -> None:
-        self.console.print(message)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -36,7 +37,7 @@ def main() -> None:
 
     run_dir = ROOT / ".pldc" / "demo-report"
     if args.fresh and run_dir.exists():
-        subprocess.run(["rm", "-rf", str(run_dir)], check=True)
+        shutil.rmtree(run_dir)
     command = [
         "pldc",
         "compile",
@@ -62,14 +63,10 @@ def main() -> None:
     print(report)
 
 
-def recovered_rules(artifact) -> list[str]:
-    return rules_stated(artifact.prompt.system)
-
-
 def report_summary(artifact, seconds: float) -> str:
     scores = artifact.scores
     margin = scores.test.macro_f1 - scores.baseline_test.macro_f1
-    recovered = recovered_rules(artifact)
+    recovered = rules_stated(artifact.prompt.system)
     return "\n".join(
         [
             f"Measured by `python scripts/demo_report.py` on {machine()}: the compile took "

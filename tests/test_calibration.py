@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from pldc.calibration import Calibration, decide, fit_calibration
 
 LABELS = ("approve", "reject", "escalate")
@@ -32,10 +34,15 @@ def test_batch_calibration_recovers_the_signal_under_a_constant_prior():
     assert [decide(row, LABELS, batch) for row in rows] == list(truths)
 
 
-def test_offsets_depend_on_inputs_only_not_on_gold_labels():
-    rows = biased_rows(LABELS * 2)
-    # The same score rows give the same offsets whatever labels the examples carry.
-    assert fit_calibration("batch", rows, LABELS) == fit_calibration("batch", list(rows), LABELS)
+def test_offsets_are_minus_the_log_of_the_mean_predicted_distribution():
+    rows = [
+        {"approve": math.log(0.8), "reject": math.log(0.1), "escalate": math.log(0.1)},
+        {"approve": math.log(0.4), "reject": math.log(0.5), "escalate": math.log(0.1)},
+    ]
+    offsets = fit_calibration("batch", rows, LABELS).label_offsets
+    assert offsets["approve"] == pytest.approx(-math.log(0.6), abs=1e-5)
+    assert offsets["reject"] == pytest.approx(-math.log(0.3), abs=1e-5)
+    assert offsets["escalate"] == pytest.approx(-math.log(0.1), abs=1e-5)
 
 
 def test_a_label_the_student_never_gives_gets_a_finite_offset():
