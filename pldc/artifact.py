@@ -20,6 +20,7 @@ from pldc.calibration import Calibration
 from pldc.errors import ArtifactError
 from pldc.evaluate import Scores
 from pldc.extract import TeacherTrace
+from pldc.resolve import ResolutionRecord
 from pldc.rulepool import Rule
 from pldc.search import TrialRecord
 
@@ -64,6 +65,8 @@ class SearchRecord(BaseModel):
     cluster_min_samples: int
     candidate_rules: list[Rule]
     """The whole rule pool the search chose from, kept or not."""
+    resolution: ResolutionRecord | None = None
+    """Every conflict-resolution round and edit; None when resolution was off."""
 
 
 class CompiledPrompt(BaseModel):

@@ -67,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
         default=defaults.teacher_examples,
         help="training examples the teacher writes rules for (default: %(default)s)",
     )
+    compile_.add_argument(
+        "--resolve-rounds",
+        type=int,
+        default=defaults.resolve_rounds,
+        help="cap on conflict-resolution rounds, 0 for none (default: %(default)s)",
+    )
+    compile_.add_argument(
+        "--rule-evidence",
+        action="store_true",
+        help="measure each kept rule's leave-one-out change in dev Macro-F1 (slower)",
+    )
     compile_.add_argument("-o", "--output", help="artifact path (default: compiled/<task>.json)")
     compile_.add_argument("--run-dir", help="where resumable work is kept (default: .pldc/<task>)")
     compile_.set_defaults(run=_compile)
@@ -84,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    for flag in ("budget", "trials", "teacher_examples"):
-        if getattr(args, flag) < (0 if flag == "trials" else 1):
+    for flag in ("budget", "trials", "teacher_examples", "resolve_rounds"):
+        if getattr(args, flag) < (0 if flag in ("trials", "resolve_rounds") else 1):
             raise PLDError(f"--{flag.replace('_', '-')} must be a positive number.")
     started = time.perf_counter()
     task_path = Path(args.task_file)
@@ -100,6 +111,8 @@ def _compile(args: argparse.Namespace) -> int:
         trials=args.trials,
         seed=args.seed,
         teacher_examples=args.teacher_examples,
+        resolve_rounds=args.resolve_rounds,
+        rule_evidence=args.rule_evidence,
     )
     artifact = compile_task(
         task,
@@ -161,6 +174,9 @@ def _show(args: argparse.Namespace) -> int:
     rules.add_column("support", justify="right")
     rules.add_column("fate")
     rules.add_column("source examples")
+    measured = any(rule.leave_one_out_delta is not None for rule in artifact.rules)
+    if measured:
+        rules.add_column("dev F1 without it", justify="right")
     for number, rule in enumerate(artifact.rules, start=1):
         note = f" [names case details: {', '.join(rule.copied_specifics)}]"
         rules.add_row(
@@ -170,6 +186,7 @@ def _show(args: argparse.Namespace) -> int:
             str(rule.support),
             rule.fate,
             ", ".join(rule.source_example_ids),
+            *([_loss_cell(rule.leave_one_out_delta)] if measured else []),
         )
     console.print(rules)
     dropped = len(artifact.search.candidate_rules) - len(artifact.rules)
@@ -178,8 +195,51 @@ def _show(args: argparse.Namespace) -> int:
         f"({dropped} left out by the search); best of {len(artifact.search.trials)} trials "
         f"(trial {artifact.search.best_trial}, {artifact.search.sampler}); seed {artifact.seed}"
     )
+    _print_resolution(artifact)
     _print_summary(artifact)
     return 0
+
+
+def _loss_cell(delta: float | None) -> str:
+    return "—" if delta is None else f"{-delta:+.3f}"
+
+
+def _print_resolution(artifact: CompiledPrompt) -> None:
+    record = artifact.search.resolution
+    if record is None:
+        console.print("conflict resolution: off")
+        return
+    table = Table(title="conflict resolution: every edit, and the failure that caused it")
+    for column in ("round", "edit", "rule", "before", "after", "caused by", "outcome"):
+        table.add_column(column)
+    for round_ in record.rounds:
+        verdict = "kept" if round_.accepted else "undone"
+        for revision in round_.revisions:
+            table.add_row(
+                str(round_.round),
+                revision.action or "—",
+                revision.rule_id or "",
+                Text(revision.before or ""),
+                Text(
+                    "\n".join(
+                        f"{rule_id}: {text}"
+                        for rule_id, text in zip(
+                            revision.new_rule_ids, revision.after, strict=False
+                        )
+                    )
+                    or ("(removed)" if revision.action == "remove" else "")
+                ),
+                f"{revision.example_id} (gold {revision.gold}, said {revision.predicted})",
+                revision.skipped_reason or verdict,
+            )
+    console.print(table)
+    for round_ in record.rounds:
+        console.print(
+            f"round {round_.round}: {round_.train_failures} of {round_.train_examples} training "
+            f"examples wrong; dev Macro-F1 {round_.dev_macro_f1_before:.3f} → "
+            f"{round_.dev_macro_f1_after:.3f}, {'kept' if round_.accepted else 'undone'}"
+        )
+    console.print(f"resolution stopped: {record.stopped_because}")
 
 
 def _model_line(identity) -> str:

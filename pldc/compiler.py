@@ -22,9 +22,11 @@ from pldc.calibration import CalibrationMethod
 from pldc.data import load_task_data
 from pldc.embed import Embedder, open_embedder
 from pldc.evaluate import StudentEvaluator
+from pldc.evidence import leave_one_out
 from pldc.extract import StoredTeacher, extract_rules, select_teacher_examples
 from pldc.progress import NullProgress, Progress
 from pldc.render import render_system_prompt, render_user_template
+from pldc.resolve import ResolveSettings, resolve_conflicts
 from pldc.rulepool import ClusterSettings, build_rule_pool
 from pldc.search import SearchSettings, fit_to_budget, search_rules
 from pldc.store import JsonlStore, content_key
@@ -44,6 +46,14 @@ class CompileSettings:
     """DBSCAN radius in cosine distance, for MiniLM; docs/clustering-sweep.md shows the sweep."""
     cluster_min_samples: int = 2
     calibration: CalibrationMethod = "batch"
+    resolve_rounds: int = 2
+    """Cap on closed-loop conflict-resolution rounds; 0 skips resolution."""
+    resolve_examples: int = 24
+    """Training examples the student runs on each resolution round, to find its failures."""
+    resolve_edits: int = 4
+    """Resolver calls (one edit each) per round."""
+    rule_evidence: bool = False
+    """Measure each kept rule's leave-one-out change in dev Macro-F1 (one dev pass per rule)."""
 
 
 def compile_task(
@@ -66,6 +76,7 @@ def compile_task(
     progress = progress or NullProgress()
     run_dir = run_dir or DEFAULT_RUN_ROOT / task.display_name
     schema = task.schema
+    run_dir.mkdir(parents=True, exist_ok=True)
     data = load_task_data(task, source, base_dir)
     user_template = render_user_template(schema)
     # Refuse an impossible budget before any model time is spent.
@@ -78,7 +89,29 @@ def compile_task(
     cluster_settings = ClusterSettings(settings.cluster_eps, settings.cluster_min_samples)
     pool = build_rule_pool(schema, traces, embedder, stored_teacher, cluster_settings, progress)
 
-    evaluator = StudentEvaluator(student, schema, user_template)
+    evaluator = StudentEvaluator(
+        student, schema, user_template, JsonlStore(run_dir / "student_scores.jsonl")
+    )
+    resolve_settings = ResolveSettings(
+        token_budget=settings.token_budget,
+        max_rounds=settings.resolve_rounds,
+        examples=settings.resolve_examples,
+        edits_per_round=settings.resolve_edits,
+        seed=settings.seed,
+        calibration=settings.calibration,
+    )
+    resolution = None
+    if settings.resolve_rounds > 0:
+        pool, resolution = resolve_conflicts(
+            schema,
+            pool,
+            evaluator,
+            data.train,
+            data.dev,
+            stored_teacher,
+            resolve_settings,
+            progress,
+        )
     search_settings = SearchSettings(
         settings.token_budget, settings.trials, settings.seed, settings.calibration
     )
@@ -90,7 +123,6 @@ def compile_task(
         asdict(search_settings),
         user_template,
     )[:24]
-    run_dir.mkdir(parents=True, exist_ok=True)
     result = search_rules(
         schema,
         pool,
@@ -125,6 +157,9 @@ def compile_task(
         )
 
     by_id = {rule.id: rule for rule in pool}
+    kept = [by_id[rule_id] for rule_id in result.rule_ids]
+    if settings.rule_evidence:
+        kept = leave_one_out(schema, kept, evaluator, data.dev, settings.calibration, progress)
     return CompiledPrompt(
         task=TaskRecord(
             name=task.display_name,
@@ -140,7 +175,7 @@ def compile_task(
             output_field=schema.output_field,
             labels=list(schema.labels),
         ),
-        rules=[by_id[rule_id] for rule_id in result.rule_ids],
+        rules=kept,
         calibration=calibration,
         teacher=teacher.identity,
         student=student.identity,
@@ -159,6 +194,7 @@ def compile_task(
             cluster_eps=cluster_settings.eps,
             cluster_min_samples=cluster_settings.min_samples,
             candidate_rules=pool,
+            resolution=resolution,
         ),
         versions=installed_versions(),
     ).with_hash()

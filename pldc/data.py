@@ -231,3 +231,23 @@ def _split(
                 f"Splits({name}=...)."
             )
     return TaskData(*parts)
+
+
+def round_robin_sample(
+    examples: Sequence[Example], limit: int, rng: random.Random
+) -> list[Example]:
+    """Up to `limit` examples, dealt round-robin across labels, each label's in a shuffled order."""
+    by_label: dict[str, list[Example]] = {}
+    for example in examples:
+        by_label.setdefault(example.label, []).append(example)
+    queues = []
+    for label in sorted(by_label):
+        queue = sorted(by_label[label], key=lambda ex: ex.id)
+        rng.shuffle(queue)
+        queues.append(queue)
+    chosen: list[Example] = []
+    while len(chosen) < limit and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop(0))
+    return chosen

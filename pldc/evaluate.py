@@ -12,6 +12,7 @@ from pldc.calibration import Calibration, CalibrationMethod, decide, fit_calibra
 from pldc.data import Example
 from pldc.progress import StageProgress
 from pldc.render import render_messages
+from pldc.store import JsonlStore, content_key
 from pldc.task import TaskSchema
 
 
@@ -48,16 +49,25 @@ def score_predictions(
 class StudentEvaluator:
     """Scores examples' labels under a system prompt, remembering every score it computed.
 
-    Label scores are keyed by (system prompt, example id), so a prompt seen before costs no
-    student call. Examples are scored one after another under one system prompt, which keeps
-    the prompt's prefix in the model's KV cache.
+    Label scores are keyed by the student's identity and the exact messages, so a prompt seen
+    before costs no student call; with a `store`, that holds across runs and after a kill.
+    Examples are scored one after another under one system prompt, which keeps the prompt's
+    prefix in the model's KV cache.
     """
 
-    def __init__(self, student: Backend, schema: TaskSchema, user_template: str) -> None:
+    def __init__(
+        self,
+        student: Backend,
+        schema: TaskSchema,
+        user_template: str,
+        store: JsonlStore | None = None,
+    ) -> None:
         self.student = student
         self.schema = schema
         self.user_template = user_template
-        self._label_scores: dict[tuple[str, str], dict[str, float]] = {}
+        self.store = store
+        self.student_calls = 0
+        self._label_scores: dict[str, dict[str, float]] = {}
 
     def label_scores(
         self,
@@ -67,14 +77,37 @@ class StudentEvaluator:
     ) -> list[dict[str, float]]:
         rows = []
         for example in examples:
-            key = (system_prompt, example.id)
-            if key not in self._label_scores:
-                messages = render_messages(system_prompt, self.user_template, example.inputs)
-                self._label_scores[key] = self.student.score(messages, self.schema.labels)
-            rows.append(self._label_scores[key])
+            messages = render_messages(system_prompt, self.user_template, example.inputs)
+            rows.append(self._score(messages))
             if progress is not None:
                 progress.advance()
         return rows
+
+    def _score(self, messages: list[dict[str, str]]) -> dict[str, float]:
+        identity = self.student.identity.model_dump()
+        key = content_key("label-scores", identity, messages, self.schema.labels)
+        if key in self._label_scores:
+            return self._label_scores[key]
+        stored = self.store.get(key) if self.store is not None else None
+        if stored is None:
+            stored = self.student.score(messages, self.schema.labels)
+            self.student_calls += 1
+            if self.store is not None:
+                self.store.put(key, stored)
+        self._label_scores[key] = stored
+        return stored
+
+    def calibrated(
+        self,
+        method: CalibrationMethod,
+        system_prompt: str,
+        examples: Sequence[Example],
+        progress: StageProgress | None = None,
+    ) -> tuple[Scores, Calibration]:
+        """Scores under `system_prompt` calibrated on the same examples' inputs, as in search."""
+        self.label_scores(system_prompt, examples, progress)
+        calibration = self.fit_calibration(method, system_prompt, examples)
+        return self.evaluate(system_prompt, examples, calibration), calibration
 
     def fit_calibration(
         self, method: CalibrationMethod, system_prompt: str, examples: Sequence[Example]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from pldc.backends.base import Backend
-from pldc.data import Example
+from pldc.data import Example, round_robin_sample
 from pldc.progress import NullProgress, Progress
 from pldc.render import (
     Message,
@@ -38,21 +38,7 @@ class TeacherTrace(BaseModel):
 
 def select_teacher_examples(train: Sequence[Example], limit: int, seed: int) -> list[Example]:
     """Up to `limit` training examples, dealt round-robin across labels in a seeded order."""
-    by_label: dict[str, list[Example]] = {}
-    for example in train:
-        by_label.setdefault(example.label, []).append(example)
-    rng = random.Random(seed)
-    queues = []
-    for label in sorted(by_label):
-        queue = sorted(by_label[label], key=lambda ex: ex.id)
-        rng.shuffle(queue)
-        queues.append(queue)
-    chosen: list[Example] = []
-    while len(chosen) < limit and any(queues):
-        for queue in queues:
-            if queue and len(chosen) < limit:
-                chosen.append(queue.pop(0))
-    return chosen
+    return round_robin_sample(train, limit, random.Random(seed))
 
 
 class StoredTeacher:

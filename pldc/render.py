@@ -162,3 +162,51 @@ def render_synthesis_messages(
         "Reply with the rule only."
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def render_resolution_messages(
+    schema: TaskSchema,
+    rules: Sequence[str],
+    failure: Mapping[str, str],
+    predicted: str,
+    gold: str,
+    successes: Sequence[tuple[Mapping[str, str], str]],
+) -> list[Message]:
+    """PLD's conflict resolution: the teacher edits the rules where the student still fails.
+
+    The rules and the kept-right cases come first, so one round's calls share a prefix in the
+    teacher's KV cache.
+    """
+    numbered = "\n".join(f"{i}. {rule}" for i, rule in enumerate(rules, start=1)) or "(none yet)"
+    kept_right = "\n".join(
+        f"- {_case_line(schema, inputs)} -> {label}" for inputs, label in successes
+    )
+    system = (
+        "You are a senior compliance analyst. You maintain the numbered decision rules a junior "
+        "reviewer follows, and you fix them where they lead the reviewer to a wrong decision."
+    )
+    user = (
+        f"Task: {schema.instruction}\n"
+        f"Possible labels: {', '.join(schema.labels)}\n\n"
+        f"Current rules:\n{numbered}\n\n"
+        + (
+            f"These cases are decided correctly and must stay correct:\n{kept_right}\n\n"
+            if successes
+            else ""
+        )
+        + "Following the rules, the reviewer decided this case wrongly:\n"
+        f"{_case_line(schema, failure)}\n"
+        f"Reviewer's answer: {predicted}\nCorrect answer: {gold}\n\n"
+        + "Fix the rules with ONE edit, written on one line in exactly one of these forms:\n"
+        "REVISE <n>: <the new text of rule n>\n"
+        "ADD: <a new rule>\n"
+        "REMOVE <n>\n"
+        "SPLIT <n>: <first new rule> || <second new rule>\n"
+        'Each rule is one general sentence of the form "If <condition>, the answer is <label>.", '
+        "with no people, companies, places or dates from the cases. Reply with the edit only."
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _case_line(schema: TaskSchema, inputs: Mapping[str, str]) -> str:
+    return " | ".join(f"{spec.title}: {inputs[spec.name]}" for spec in schema.input_fields)

@@ -22,7 +22,7 @@ from pldc.progress import NullProgress, Progress
 from pldc.render import Message, parse_rule, render_synthesis_messages
 from pldc.task import TaskSchema
 
-Fate = Literal["synthesized", "singleton", "unsynthesized"]
+Fate = Literal["synthesized", "singleton", "unsynthesized", "revised", "split", "added"]
 
 
 class Rule(BaseModel):
@@ -34,11 +34,16 @@ class Rule(BaseModel):
     support: int
     fate: Fate = "singleton"
     """synthesized: the teacher merged a cluster; unsynthesized: the teacher's synthesis held
-    no rule, so the cluster's first rule speaks for it; singleton: a DBSCAN noise point."""
+    no rule, so the cluster's first rule speaks for it; singleton: a DBSCAN noise point;
+    revised, split, added: written by conflict resolution (see pldc.resolve)."""
     merged_texts: list[str] = []
     """The teacher rules folded into this one."""
     copied_specifics: list[str] = []
     """Details of a source case the rule names (see TeacherTrace.copied_specifics)."""
+    previous_texts: list[str] = []
+    """Earlier wordings, oldest first, when conflict resolution revised or split the rule."""
+    leave_one_out_delta: float | None = None
+    """Dev Macro-F1 of the compiled prompt minus that without this rule; None if not measured."""
 
 
 @dataclass(frozen=True)

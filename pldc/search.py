@@ -120,9 +120,7 @@ def search_rules(
         ranked.sort(key=lambda item: (item[0], item[1]))
         fitted = fit_to_budget(schema, [r for *_, r in ranked], count_tokens, settings.token_budget)
         with progress.stage(f"trial {trial.number}: dev", total=len(dev)) as stage:
-            evaluator.label_scores(fitted.system_prompt, dev, stage)
-        calibration = evaluator.fit_calibration(settings.calibration, fitted.system_prompt, dev)
-        scores = evaluator.evaluate(fitted.system_prompt, dev, calibration)
+            scores, _ = evaluator.calibrated(settings.calibration, fitted.system_prompt, dev, stage)
         trial.set_user_attr("rule_ids", [rule.id for rule in fitted.rules])
         trial.set_user_attr("tokens", fitted.tokens)
         return scores.macro_f1

@@ -52,6 +52,13 @@ def fake_teacher_reply(messages) -> str:
     user = messages[-1]["content"]
     if "Each of these rules was written" in user:  # synthesis: keep the first member rule
         return re.search(r"^1\. (.+)$", user, re.MULTILINE).group(1)
+    if "decided this case wrongly" in user:  # resolution: add a rule for the failed case
+        case = user.split("decided this case wrongly:\n")[1].split("\n")[0]
+        label = re.search(r"Correct answer: (\w+)", user).group(1)
+        for keyword in KEYWORDS.get(label, []):
+            if keyword in case:
+                return f"ADD: If the ticket mentions {keyword}, the answer is {label}."
+        return "I am not sure."
     label = re.search(r"Correct label: (\w+)", user).group(1)
     for keyword in KEYWORDS.get(label, []):
         if keyword in user:

@@ -100,3 +100,39 @@ def test_loaded_artifact_predicts_exactly_what_compile_scored(tmp_path, teacher,
     predicted = [classifier.predict(**example.inputs) for example in test]
     rescored = score_predictions([ex.label for ex in test], predicted, classifier.labels)
     assert rescored == artifact.scores.test
+
+
+def test_every_student_score_is_stored_so_a_rerun_pays_for_none(tmp_path, teacher, student):
+    compile_toy(tmp_path, teacher, student)
+    calls_before = len(student.calls)
+    compile_toy(tmp_path, teacher, student)
+    assert len(student.calls) == calls_before
+
+
+def test_resolution_is_logged_in_the_artifact_with_its_causes(tmp_path, teacher, student):
+    artifact = compile_toy(tmp_path, teacher, student)
+    record = artifact.search.resolution
+    assert record is not None and record.rounds and record.stopped_because
+    train_ids = {f"t{i:03d}" for i in range(60)}
+    assert set(record.example_ids) <= train_ids
+    for round_ in record.rounds:
+        for revision in round_.revisions:
+            assert revision.example_id in record.example_ids
+
+
+def test_resolution_can_be_turned_off(tmp_path, teacher, student):
+    settings = CompileSettings(token_budget=120, trials=3, teacher_examples=9, resolve_rounds=0)
+    artifact = compile_toy(tmp_path, teacher, student, settings)
+    assert artifact.search.resolution is None
+
+
+def test_rule_evidence_measures_what_each_kept_rule_adds(tmp_path, teacher, student):
+    settings = CompileSettings(token_budget=120, trials=8, teacher_examples=9, rule_evidence=True)
+    artifact = compile_toy(tmp_path, teacher, student, settings)
+    deltas = {rule.text: rule.leave_one_out_delta for rule in artifact.rules}
+    assert None not in deltas.values()
+    # The fake student follows keyword rules and answers "other" by default, so a refund or bug
+    # rule decides dev tickets, while the rule for "other" changes nothing.
+    for text, delta in deltas.items():
+        assert (delta == 0) if text.endswith("the answer is other.") else (delta > 0), text
+    assert any(delta > 0 for delta in deltas.values())

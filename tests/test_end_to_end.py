@@ -72,6 +72,9 @@ def compile_slice(tmp_path: Path, monkeypatch, run: str, log: list) -> Path:
         "300",
         "--seed",
         "1",
+        "--resolve-rounds",
+        "1",
+        "--rule-evidence",
         "-o",
         str(output),
         "--run-dir",
@@ -101,6 +104,11 @@ def test_compile_writes_an_artifact_that_loads_and_verifies(compiled):
     assert artifact.student.name == DEFAULT_STUDENT
     assert artifact.search.teacher_examples == 4 and len(artifact.search.trials) == 3
     assert all(rule.source_example_ids for rule in artifact.search.candidate_rules)
+    assert all(rule.leave_one_out_delta is not None for rule in artifact.rules)
+    resolution = artifact.search.resolution
+    assert resolution is not None and len(resolution.rounds) <= 1 and resolution.stopped_because
+    for round_ in resolution.rounds:
+        assert round_.revisions and all(r.reply for r in round_.revisions)
 
 
 def test_the_prompt_fits_the_budget_under_the_students_tokenizer(compiled):
@@ -140,3 +148,4 @@ def test_eval_and_show_work_on_the_compiled_artifact(compiled, capsys):
     assert pldc.cli.main(["show", str(first)]) == 0
     output = capsys.readouterr().out
     assert "Macro-F1" in output and "source examples" in output
+    assert "resolution stopped:" in output and "dev F1 without it" in output

@@ -1,0 +1,288 @@
+"""Closed-loop conflict resolution: the teacher edits the rules wherever the student still fails.
+
+Each round runs the student with the current prompt on a fixed sample of training examples.
+For some of its failures the resolver (the teacher) sees the rules, a few cases the rules get
+right, and the failed case with its correct label, and makes one edit: revise, split, add or
+remove a rule. The edited rules are kept only if they raise dev Macro-F1; the loop stops when
+they don't, when the student makes no mistake, or at the round cap. Every edit is logged with
+its before and after texts and the examples that caused it.
+
+Teacher calls and student scores go through their stores, so a rerun replays finished rounds
+without paying for them again.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from pldc.calibration import CalibrationMethod, decide
+from pldc.data import Example, round_robin_sample
+from pldc.evaluate import StudentEvaluator
+from pldc.extract import copied_specifics
+from pldc.progress import NullProgress, Progress
+from pldc.render import Message, parse_rule, render_resolution_messages
+from pldc.rulepool import Rule
+from pldc.search import fit_to_budget
+from pldc.task import TaskSchema
+
+EditAction = Literal["revise", "add", "remove", "split"]
+
+
+@dataclass(frozen=True)
+class ResolveSettings:
+    token_budget: int
+    max_rounds: int = 2
+    examples: int = 24
+    """Training examples the student runs on each round, to find its failures."""
+    edits_per_round: int = 4
+    """Failures shown to the resolver per round, one edit each."""
+    successes_shown: int = 2
+    seed: int = 0
+    calibration: CalibrationMethod = "batch"
+
+
+class Edit(BaseModel):
+    action: EditAction
+    rule_number: int | None = None
+    """1-based position in the rules the resolver saw (revise, remove, split)."""
+    texts: list[str] = []
+
+
+class Revision(BaseModel):
+    """One resolver call: the failure that caused it, its reply, and what it changed."""
+
+    round: int
+    example_id: str
+    gold: str
+    predicted: str
+    success_example_ids: list[str]
+    reply: str
+    action: EditAction | None = None
+    rule_id: str | None = None
+    """The rule edited; None for an addition or an unusable reply."""
+    before: str | None = None
+    after: list[str] = []
+    new_rule_ids: list[str] = []
+    skipped_reason: str | None = None
+    """Why the edit was not applied; None when it was."""
+
+
+class ResolutionRound(BaseModel):
+    round: int
+    rule_ids_before: list[str]
+    rule_ids_after: list[str]
+    train_failures: int
+    train_examples: int
+    dev_macro_f1_before: float
+    dev_macro_f1_after: float
+    accepted: bool
+    revisions: list[Revision]
+
+
+class ResolutionRecord(BaseModel):
+    example_ids: list[str]
+    """The training examples the student ran on each round."""
+    rounds: list[ResolutionRound]
+    stopped_because: str
+
+
+Ask = Callable[[list[Message]], str]
+
+
+def resolve_conflicts(
+    schema: TaskSchema,
+    pool: Sequence[Rule],
+    evaluator: StudentEvaluator,
+    train: Sequence[Example],
+    dev: Sequence[Example],
+    ask_teacher: Ask,
+    settings: ResolveSettings,
+    progress: Progress | None = None,
+) -> tuple[list[Rule], ResolutionRecord]:
+    """The rule pool after resolution: the resolved prompt rules, then the rules that didn't fit.
+
+    Resolution works on the rules that fit the budget, in pool order, since those are the ones
+    the student sees.
+    """
+    progress = progress or NullProgress()
+    rng = random.Random(settings.seed)
+    sample = round_robin_sample(train, settings.examples, rng)
+    count_tokens = evaluator.student.count_tokens
+    current = fit_to_budget(schema, pool, count_tokens, settings.token_budget).rules
+    overflow = [rule for rule in pool if rule not in current]
+    rounds: list[ResolutionRound] = []
+    stopped = f"reached the cap of {settings.max_rounds} rounds"
+    with progress.stage("conflict resolution", total=settings.max_rounds) as stage:
+        for number in range(1, settings.max_rounds + 1):
+            prompt = fit_to_budget(schema, current, count_tokens, settings.token_budget)
+            dev_before, calibration = evaluator.calibrated(
+                settings.calibration, prompt.system_prompt, dev
+            )
+            rows = evaluator.label_scores(prompt.system_prompt, sample)
+            predicted = [decide(row, schema.labels, calibration) for row in rows]
+            failures = [(ex, p) for ex, p in zip(sample, predicted, strict=True) if p != ex.label]
+            successes = [ex for ex, p in zip(sample, predicted, strict=True) if p == ex.label]
+            if not failures:
+                stopped = "the student made no mistake on the resolution examples"
+                break
+            shown = rng.sample(successes, min(settings.successes_shown, len(successes)))
+            candidate, revisions = _one_round(
+                schema, number, current, _pick_failures(failures, settings, rng), shown, ask_teacher
+            )
+            fitted = fit_to_budget(schema, candidate, count_tokens, settings.token_budget)
+            dev_after, _ = evaluator.calibrated(settings.calibration, fitted.system_prompt, dev)
+            accepted = dev_after.macro_f1 > dev_before.macro_f1
+            rounds.append(
+                ResolutionRound(
+                    round=number,
+                    rule_ids_before=[rule.id for rule in current],
+                    rule_ids_after=[rule.id for rule in fitted.rules],
+                    train_failures=len(failures),
+                    train_examples=len(sample),
+                    dev_macro_f1_before=dev_before.macro_f1,
+                    dev_macro_f1_after=dev_after.macro_f1,
+                    accepted=accepted,
+                    revisions=revisions,
+                )
+            )
+            stage.advance(
+                status=f"dev macro-F1 {dev_before.macro_f1:.3f} → {dev_after.macro_f1:.3f}"
+            )
+            if not accepted:
+                stopped = f"round {number}'s edits did not raise dev Macro-F1"
+                break
+            current = fitted.rules
+    record = ResolutionRecord(
+        example_ids=[ex.id for ex in sample], rounds=rounds, stopped_because=stopped
+    )
+    return [*current, *overflow], record
+
+
+def _one_round(
+    schema: TaskSchema,
+    number: int,
+    rules: list[Rule],
+    failures: list[tuple[Example, str]],
+    successes: list[Example],
+    ask_teacher: Ask,
+) -> tuple[list[Rule], list[Revision]]:
+    """Every failure's edit, applied to the rules as the resolver saw them at the round's start."""
+    texts = [rule.text for rule in rules]
+    shown = [(ex.inputs, ex.label) for ex in successes]
+    replaced: dict[str, list[Rule]] = {}  # rule id -> what stands in its place
+    added: list[Rule] = []
+    revisions = []
+    for example, predicted in failures:
+        reply = ask_teacher(
+            render_resolution_messages(
+                schema, texts, example.inputs, predicted, example.label, shown
+            )
+        )
+        revision = Revision(
+            round=number,
+            example_id=example.id,
+            gold=example.label,
+            predicted=predicted,
+            success_example_ids=[ex.id for ex in successes],
+            reply=reply,
+        )
+        revisions.append(revision)
+        edit = parse_edit(reply, len(rules))
+        if edit is None:
+            revision.skipped_reason = "the reply held no edit in the required form"
+            continue
+        revision.action = edit.action
+        revision.after = edit.texts
+        target = rules[edit.rule_number - 1] if edit.rule_number else None
+        if target is not None:
+            revision.rule_id = target.id
+            revision.before = target.text
+            if target.id in replaced:
+                revision.skipped_reason = "another failure already edited this rule this round"
+                continue
+        new_rules = [
+            _edited_rule(
+                f"rule-r{number}-{len(added) + len(replaced) + i + 1:02d}",
+                text,
+                edit,
+                target,
+                example,
+            )
+            for i, text in enumerate(edit.texts)
+        ]
+        revision.new_rule_ids = [rule.id for rule in new_rules]
+        if target is None:
+            added.extend(new_rules)
+        else:
+            replaced[target.id] = new_rules
+    result = [new for rule in rules for new in replaced.get(rule.id, [rule])]
+    return [*result, *added], revisions
+
+
+def _edited_rule(
+    rule_id: str, text: str, edit: Edit, target: Rule | None, example: Example
+) -> Rule:
+    case_text = " ".join(example.inputs.values())
+    fate = {"revise": "revised", "split": "split", "add": "added"}[edit.action]
+    if target is None:
+        return Rule(
+            id=rule_id,
+            text=text,
+            labels=[example.label],
+            source_example_ids=[example.id],
+            support=1,
+            fate=fate,
+            copied_specifics=copied_specifics(text, case_text),
+        )
+    return Rule(
+        id=rule_id,
+        text=text,
+        labels=sorted({*target.labels, example.label}),
+        source_example_ids=[*target.source_example_ids, example.id],
+        support=target.support + 1,
+        fate=fate,
+        merged_texts=target.merged_texts,
+        previous_texts=[*target.previous_texts, target.text],
+        copied_specifics=copied_specifics(text, case_text),
+    )
+
+
+_EDIT_LINE = re.compile(
+    r"^[\s*#>-]*(revise|add|remove|split)\b(?:\s+rule)?\s*#?(\d+)?[\s*]*:?\s*(.*)$", re.IGNORECASE
+)
+
+
+def parse_edit(reply: str, rule_count: int) -> Edit | None:
+    """The first line of `reply` that is a well-formed edit of a rule that exists."""
+    for line in reply.splitlines():
+        match = _EDIT_LINE.match(line)
+        if not match:
+            continue
+        action = match.group(1).lower()
+        number = int(match.group(2)) if match.group(2) else None
+        body = match.group(3).strip()
+        if action != "add" and not (number and 1 <= number <= rule_count):
+            continue
+        if action == "remove":
+            return Edit(action="remove", rule_number=number)
+        parts = body.split("||") if action == "split" else [body]
+        texts = [parse_rule(part) for part in parts]
+        if any(text is None for text in texts) or (action == "split" and len(texts) != 2):
+            continue
+        return Edit(action=action, rule_number=number, texts=texts)
+    return None
+
+
+def _pick_failures(
+    failures: list[tuple[Example, str]], settings: ResolveSettings, rng: random.Random
+) -> list[tuple[Example, str]]:
+    """Up to `edits_per_round` failures, gold labels taking turns."""
+    chosen = round_robin_sample([ex for ex, _ in failures], settings.edits_per_round, rng)
+    predicted = {ex.id: p for ex, p in failures}
+    return [(ex, predicted[ex.id]) for ex in chosen]
