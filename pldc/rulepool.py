@@ -103,6 +103,22 @@ def build_rule_pool(
     return pool
 
 
+def raw_rule_pool(traces: Sequence[TeacherTrace]) -> list[Rule]:
+    """Every per-example teacher rule as its own candidate, in extraction order: no clustering."""
+    usable = [t for t in traces if t.rule]
+    return [
+        Rule(
+            id=f"raw-{number:02d}",
+            text=trace.rule,
+            labels=[trace.label],
+            source_example_ids=[trace.example_id],
+            support=1,
+            copied_specifics=trace.copied_specifics,
+        )
+        for number, trace in enumerate(usable, start=1)
+    ]
+
+
 def _pooled_rule(
     rule_id: str, members: Sequence[TeacherTrace], ask_teacher: Ask, schema: TaskSchema
 ) -> Rule:

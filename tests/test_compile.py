@@ -12,6 +12,7 @@ from pldc.compiler import CompileSettings, compile_task
 from pldc.data import load_task_data
 from pldc.embed import TfidfEmbedder
 from pldc.evaluate import score_predictions
+from pldc.store import JsonlStore
 
 SETTINGS = CompileSettings(token_budget=120, trials=8, seed=0, teacher_examples=9)
 
@@ -136,3 +137,51 @@ def test_rule_evidence_measures_what_each_kept_rule_adds(tmp_path, teacher, stud
     for text, delta in deltas.items():
         assert (delta == 0) if text.endswith("the answer is other.") else (delta > 0), text
     assert any(delta > 0 for delta in deltas.values())
+
+
+class CountingEmbedder(TfidfEmbedder):
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def embed(self, texts):
+        self.batches += 1
+        return super().embed(texts)
+
+
+def test_a_rerun_repeats_no_stage_and_a_changed_setting_redoes_only_what_depends_on_it(
+    tmp_path, teacher, student
+):
+    def run(settings, embedder):
+        return compile_task(
+            toy_task(),
+            teacher=teacher,
+            student=student,
+            settings=settings,
+            run_dir=tmp_path / "run",
+            embedder=embedder,
+        )
+
+    def stored_stages():
+        return len(JsonlStore(tmp_path / "run" / "stages.jsonl"))
+
+    first_embedder = CountingEmbedder()
+    first = run(SETTINGS, first_embedder)
+    assert first_embedder.batches > 0 and stored_stages() == 2  # rule pool, resolution
+    calls = len(teacher.calls)
+
+    again = CountingEmbedder()
+    assert run(SETTINGS, again).content_hash == first.content_hash
+    assert again.batches == 0 and len(teacher.calls) == calls and stored_stages() == 2
+
+    # New clustering settings: the pool and the resolution are redone from the stored
+    # embeddings, and no teacher extraction call is repeated.
+    changed = CountingEmbedder()
+    wider = CompileSettings(**{**SETTINGS.__dict__, "cluster_eps": 0.9})
+    assert run(wider, changed).search.cluster_eps == 0.9
+    assert changed.batches == 0 and stored_stages() == 4
+    extraction = [
+        json.dumps(messages)
+        for kind, messages in teacher.calls
+        if kind == "generate" and "Correct label:" in messages[-1]["content"]
+    ]
+    assert len(extraction) == len(set(extraction))

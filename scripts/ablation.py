@@ -1,0 +1,171 @@
+"""PLD's ablation table: test Macro-F1 after each distillation stage, for one task file.
+
+    python scripts/ablation.py signatures/expense_claims.py
+    python scripts/ablation.py signatures/stereoset.py
+
+Rows, all with the same student, scaffold, token budget and batch calibration on dev inputs:
+zero-shot (no rules); raw per-example teacher rules in extraction order, trimmed to the budget;
+clustered and synthesized rules, trimmed; the same after closed-loop conflict resolution; and
+the full compile, which adds the Optuna search. It runs `compile_task` in a run directory of
+its own and rebuilds the intermediate rule lists from the same stored teacher calls, so every
+row shares one set of teacher traces. When the task module defines `rules_stated(text)`, the
+table also counts the true rules each prompt states. Writes docs/ablation-<task>.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from pldc.backends import open_model  # noqa: E402
+from pldc.compiler import (  # noqa: E402
+    CompileSettings,
+    compile_task,
+    stored_evaluator_in,
+    stored_teacher_in,
+)
+from pldc.data import load_task_data  # noqa: E402
+from pldc.embed import open_embedder  # noqa: E402
+from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
+from pldc.progress import RichProgress  # noqa: E402
+from pldc.rulepool import ClusterSettings, build_rule_pool, raw_rule_pool  # noqa: E402
+from pldc.search import fit_to_budget  # noqa: E402
+from pldc.taskfile import load_task_file  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task_file")
+    parser.add_argument("--budget", type=int, default=CompileSettings.token_budget)
+    parser.add_argument("--trials", type=int, default=CompileSettings.trials)
+    parser.add_argument("--seed", type=int, default=CompileSettings.seed)
+    args = parser.parse_args()
+
+    task_path = Path(args.task_file)
+    task = load_task_file(task_path)
+    module = sys.modules[task.signature.__module__]
+    rules_stated = getattr(module, "rules_stated", None)
+    settings = CompileSettings(token_budget=args.budget, trials=args.trials, seed=args.seed)
+    run_dir = ROOT / ".pldc" / f"ablation-{task.display_name}"
+    progress = RichProgress()
+    teacher = open_model(task.teacher or DEFAULT_TEACHER, progress=progress)
+    student = open_model(task.student or DEFAULT_STUDENT, progress=progress)
+    embedder = open_embedder()
+
+    started = time.perf_counter()
+    artifact = compile_task(
+        task,
+        teacher=teacher,
+        student=student,
+        settings=settings,
+        run_dir=run_dir,
+        source=str(task_path),
+        base_dir=task_path.parent,
+        progress=progress,
+        embedder=embedder,
+    )
+    compile_seconds = time.perf_counter() - started
+
+    schema = task.schema
+    data = load_task_data(task, str(task_path), task_path.parent)
+    traces = artifact.search.teacher_traces
+    clustered = build_rule_pool(
+        schema,
+        traces,
+        embedder,
+        stored_teacher_in(run_dir, teacher),
+        ClusterSettings(settings.cluster_eps, settings.cluster_min_samples),
+    )
+    resolution = artifact.search.resolution
+    accepted = [r for r in resolution.rounds if r.accepted] if resolution else []
+    by_id = {rule.id: rule for rule in artifact.search.candidate_rules}
+    stages = [
+        ("zero-shot (no rules)", []),
+        ("raw per-example rules, budget-trimmed", raw_rule_pool(traces)),
+        ("clustered + synthesized rules", clustered),
+        (
+            "after conflict resolution",
+            [by_id[i] for i in accepted[-1].rule_ids_after] if accepted else clustered,
+        ),
+        ("full compile (+ Optuna search)", artifact.rules),
+    ]
+    evaluator = stored_evaluator_in(run_dir, student, schema)
+    rows = []
+    with progress.stage("ablation rows", total=len(stages)) as stage:
+        for name, rules in stages:
+            fitted = fit_to_budget(schema, rules, student.count_tokens, settings.token_budget)
+            dev, calibration = evaluator.calibrated(
+                settings.calibration, fitted.system_prompt, data.dev
+            )
+            test = evaluator.evaluate(fitted.system_prompt, data.test, calibration)
+            rows.append(
+                {
+                    "stage": name,
+                    "rules": len(fitted.rules),
+                    "candidates": len(rules),
+                    "tokens": fitted.tokens,
+                    "dev_macro_f1": dev.macro_f1,
+                    "test_macro_f1": test.macro_f1,
+                    "test_accuracy": test.accuracy,
+                    "true_rules_stated": (
+                        rules_stated(fitted.system_prompt) if rules_stated else None
+                    ),
+                }
+            )
+            stage.advance()
+    command = f"python scripts/ablation.py {task_path.as_posix()}"
+    report = render(task.display_name, artifact, rows, data, compile_seconds, command)
+    out = ROOT / "docs" / f"ablation-{task.display_name}"
+    out.parent.mkdir(exist_ok=True)
+    out.with_suffix(".md").write_text(report)
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(report)
+
+
+def render(name, artifact, rows, data, compile_seconds, command) -> str:
+    stated = rows[0]["true_rules_stated"] is not None
+    lines = [
+        f"# Ablation: {name}",
+        "",
+        f"Generated by `{command}` ({compile_seconds / 60:.1f} min for the compile, on 2 CPU "
+        f"cores). Teacher {artifact.teacher.name}, student {artifact.student.name}, budget "
+        f"{artifact.token_budget} tokens, seed {artifact.seed}; splits train {len(data.train)}, "
+        f"dev {len(data.dev)}, test {len(data.test)}. Every row is calibrated on the dev inputs "
+        "(batch calibration) and scored on the test split.",
+        "",
+        "| stage | rules in prompt (of candidates) | tokens | dev Macro-F1 | test Macro-F1 | "
+        "test accuracy |" + (" true rules stated |" if stated else ""),
+        "|---|---:|---:|---:|---:|---:|" + ("---:|" if stated else ""),
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['stage']} | {row['rules']} ({row['candidates']}) | {row['tokens']} | "
+            f"{row['dev_macro_f1']:.3f} | {row['test_macro_f1']:.3f} | {row['test_accuracy']:.3f} |"
+            + (
+                f" {len(row['true_rules_stated'])} ({', '.join(row['true_rules_stated']) or '—'}) |"
+                if stated
+                else ""
+            )
+        )
+    resolution = artifact.search.resolution
+    if resolution is not None:
+        lines += ["", f"Conflict resolution stopped because {resolution.stopped_because}."]
+        for round_ in resolution.rounds:
+            applied = sum(r.skipped_reason is None for r in round_.revisions)
+            lines.append(
+                f"- round {round_.round}: the student got {round_.train_failures} of "
+                f"{round_.train_examples} training examples wrong; {applied} of "
+                f"{len(round_.revisions)} edits applied; dev Macro-F1 "
+                f"{round_.dev_macro_f1_before:.3f} → {round_.dev_macro_f1_after:.3f} "
+                f"({'kept' if round_.accepted else 'undone'})"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
