@@ -177,6 +177,7 @@ def _one_round(
     shown = [(ex.inputs, ex.label) for ex in successes]
     replaced: dict[str, list[Rule]] = {}  # rule id -> what stands in its place
     added: list[Rule] = []
+    created = 0
     revisions = []
     for example, predicted in failures:
         reply = ask_teacher(
@@ -203,19 +204,22 @@ def _one_round(
         if target is not None:
             revision.rule_id = target.id
             revision.before = target.text
-            if target.id in replaced:
-                revision.skipped_reason = "another failure already edited this rule this round"
-                continue
-        new_rules = [
-            _edited_rule(
-                f"rule-r{number}-{len(added) + len(replaced) + i + 1:02d}",
-                text,
-                edit,
-                target,
-                example,
+        case_text = " ".join(example.inputs.values())
+        specifics = sorted({w for text in edit.texts for w in copied_specifics(text, case_text)})
+        if specifics:
+            revision.skipped_reason = (
+                f"the new rule names details of the case: {', '.join(specifics)}"
             )
-            for i, text in enumerate(edit.texts)
-        ]
+            continue
+        if target is not None and target.id in replaced:
+            revision.skipped_reason = "another failure already edited this rule this round"
+            continue
+        new_rules = []
+        for text in edit.texts:
+            created += 1
+            new_rules.append(
+                _edited_rule(f"rule-r{number}-{created:02d}", text, edit, target, example)
+            )
         revision.new_rule_ids = [rule.id for rule in new_rules]
         if target is None:
             added.extend(new_rules)
@@ -228,7 +232,6 @@ def _one_round(
 def _edited_rule(
     rule_id: str, text: str, edit: Edit, target: Rule | None, example: Example
 ) -> Rule:
-    case_text = " ".join(example.inputs.values())
     fate = {"revise": "revised", "split": "split", "add": "added"}[edit.action]
     if target is None:
         return Rule(
@@ -238,7 +241,6 @@ def _edited_rule(
             source_example_ids=[example.id],
             support=1,
             fate=fate,
-            copied_specifics=copied_specifics(text, case_text),
         )
     return Rule(
         id=rule_id,
@@ -249,7 +251,6 @@ def _edited_rule(
         fate=fate,
         merged_texts=target.merged_texts,
         previous_texts=[*target.previous_texts, target.text],
-        copied_specifics=copied_specifics(text, case_text),
     )
 
 

@@ -152,3 +152,20 @@ def test_student_scores_persist_and_are_not_paid_for_twice(tmp_path):
     assert second == first and len(calls) == len(data.dev)
     evaluator().label_scores("System B", data.dev[:2])
     assert len(calls) == len(data.dev) + 2
+
+
+def test_an_edit_that_copies_case_details_is_logged_and_not_applied():
+    def copying_teacher(messages):
+        case = messages[-1]["content"].split("decided this case wrongly:\n")[1].split("\n")[0]
+        ref = re.search(r"ref (\d+)", case).group(1)
+        return f"ADD: If the ticket says ref {ref}, the answer is bug."
+
+    schema, data, evaluator, teacher = _setup(copying_teacher)
+    settings = ResolveSettings(token_budget=400, max_rounds=1, examples=12, edits_per_round=2)
+    rules, record = resolve_conflicts(
+        schema, [], evaluator, data.train, data.dev, teacher.generate, settings
+    )
+    assert rules == []
+    for revision in record.rounds[0].revisions:
+        assert revision.action == "add" and not revision.new_rule_ids
+        assert revision.skipped_reason.startswith("the new rule names details of the case: ")
