@@ -19,6 +19,7 @@ from pldc.data import load_task_data
 from pldc.errors import DataError, PLDError
 from pldc.evaluate import Scores, StudentEvaluator
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
 from pldc.taskfile import load_task_file
 
@@ -50,32 +51,25 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--student", help=f"student model (default: {DEFAULT_STUDENT})")
     compile_.add_argument("--teacher-api-base", help="api_base for a remote teacher (e.g. vLLM)")
     compile_.add_argument("--student-api-base", help="api_base for a remote student")
+    compile_.add_argument(
+        "--optimizer",
+        metavar="PRESET.toml",
+        help="a search preset, e.g. optimizers/quick.toml; flags given here override it",
+    )
     defaults = CompileSettings()
-    compile_.add_argument(
-        "--budget",
-        type=int,
-        default=defaults.token_budget,
-        help="max system-prompt tokens, student tokenizer (default: %(default)s)",
-    )
-    compile_.add_argument(
-        "--trials", type=int, default=defaults.trials, help="Optuna trials (default: %(default)s)"
-    )
-    compile_.add_argument("--seed", type=int, default=defaults.seed)
-    compile_.add_argument(
-        "--teacher-examples",
-        type=int,
-        default=defaults.teacher_examples,
-        help="training examples the teacher writes rules for (default: %(default)s)",
-    )
-    compile_.add_argument(
-        "--resolve-rounds",
-        type=int,
-        default=defaults.resolve_rounds,
-        help="cap on conflict-resolution rounds, 0 for none (default: %(default)s)",
-    )
+    for flag, setting, kind, text in _SETTING_FLAGS:
+        compile_.add_argument(
+            flag,
+            dest=setting,
+            type=kind,
+            default=None,
+            metavar="N",
+            help=f"{text} (default: {getattr(defaults, setting)})",
+        )
     compile_.add_argument(
         "--rule-evidence",
         action="store_true",
+        default=None,
         help="measure each kept rule's leave-one-out change in dev Macro-F1 (slower)",
     )
     compile_.add_argument("-o", "--output", help="artifact path (default: compiled/<task>.json)")
@@ -94,11 +88,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_SETTING_FLAGS = (
+    ("--budget", "token_budget", int, "max system-prompt tokens, student tokenizer"),
+    ("--trials", "trials", int, "Optuna trials"),
+    ("--seed", "seed", int, "seed for sampling, splits of the search and resolution"),
+    (
+        "--teacher-examples",
+        "teacher_examples",
+        int,
+        "training examples the teacher writes rules for",
+    ),
+    ("--resolve-rounds", "resolve_rounds", int, "cap on conflict-resolution rounds, 0 for none"),
+)
+
+
 def _compile(args: argparse.Namespace) -> int:
-    for flag in ("budget", "trials", "teacher_examples", "resolve_rounds"):
-        if getattr(args, flag) < (0 if flag in ("trials", "resolve_rounds") else 1):
-            raise PLDError(f"--{flag.replace('_', '-')} must be a positive number.")
     started = time.perf_counter()
+    preset = load_preset(args.optimizer) if args.optimizer else {}
+    flags = {name: getattr(args, name) for _, name, *_ in _SETTING_FLAGS}
+    flags["rule_evidence"] = args.rule_evidence
+    given = {name: value for name, value in flags.items() if value is not None}
+    settings_with(preset, source=args.optimizer or "defaults")
+    settings = settings_with(
+        {**preset, **given},
+        source="the command line",
+        flags={name: flag for flag, name, *_ in _SETTING_FLAGS if name in given},
+    )
     task_path = Path(args.task_file)
     task = load_task_file(task_path)
     progress = RichProgress()
@@ -106,14 +121,6 @@ def _compile(args: argparse.Namespace) -> int:
     student_name = args.student or task.student or DEFAULT_STUDENT
     teacher = open_model(teacher_name, api_base=args.teacher_api_base, progress=progress)
     student = open_model(student_name, api_base=args.student_api_base, progress=progress)
-    settings = CompileSettings(
-        token_budget=args.budget,
-        trials=args.trials,
-        seed=args.seed,
-        teacher_examples=args.teacher_examples,
-        resolve_rounds=args.resolve_rounds,
-        rule_evidence=args.rule_evidence,
-    )
     artifact = compile_task(
         task,
         teacher=teacher,

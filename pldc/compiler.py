@@ -21,6 +21,7 @@ from pldc.backends.base import Backend
 from pldc.calibration import CalibrationMethod
 from pldc.data import load_task_data
 from pldc.embed import Embedder, StoredEmbedder, open_embedder
+from pldc.errors import SettingsError
 from pldc.evaluate import StudentEvaluator
 from pldc.evidence import leave_one_out
 from pldc.extract import StoredTeacher, extract_rules, select_teacher_examples
@@ -28,7 +29,7 @@ from pldc.progress import NullProgress, Progress
 from pldc.render import render_system_prompt, render_user_template
 from pldc.resolve import ResolutionRecord, ResolveSettings, resolve_conflicts
 from pldc.rulepool import ClusterSettings, Rule, build_rule_pool
-from pldc.search import SearchSettings, fit_to_budget, search_rules
+from pldc.search import PrunerName, SearchSettings, fit_to_budget, search_rules
 from pldc.store import JsonlStore, content_key
 from pldc.task import Task, TaskSchema
 
@@ -46,6 +47,10 @@ class CompileSettings:
     """DBSCAN radius in cosine distance, for MiniLM; docs/clustering-sweep.md shows the sweep."""
     cluster_min_samples: int = 2
     calibration: CalibrationMethod = "batch"
+    pruner: PrunerName = "none"
+    """Stop weak trials early: "successive_halving", "median" or "none"."""
+    dev_slices: tuple[float, ...] = (1.0,)
+    """Growing fractions of dev each trial is scored on, e.g. (0.25, 0.5, 1.0), for the pruner."""
     resolve_rounds: int = 2
     """Cap on closed-loop conflict-resolution rounds; 0 skips resolution."""
     resolve_examples: int = 24
@@ -54,6 +59,34 @@ class CompileSettings:
     """Resolver calls (one edit each) per round."""
     rule_evidence: bool = False
     """Measure each kept rule's leave-one-out change in dev Macro-F1 (one dev pass per rule)."""
+
+    def __post_init__(self) -> None:
+        for name, least in _SETTING_MINIMUMS.items():
+            value = getattr(self, name)
+            if isinstance(value, int | float) and value < least:
+                raise SettingsError(f"{name} = {value} is too small; use {least} or more.", name)
+        if not self.dev_slices or not all(0.0 < f <= 1.0 for f in self.dev_slices):
+            raise SettingsError(
+                f"dev_slices = {list(self.dev_slices)}: give fractions of dev in (0, 1], "
+                "e.g. [0.25, 0.5, 1.0].",
+                "dev_slices",
+            )
+        if not 0.0 < self.cluster_eps < 2.0:
+            raise SettingsError(
+                f"cluster_eps = {self.cluster_eps} is no cosine distance; use a value in (0, 2).",
+                "cluster_eps",
+            )
+
+
+_SETTING_MINIMUMS = {
+    "token_budget": 1,
+    "trials": 0,
+    "teacher_examples": 1,
+    "cluster_min_samples": 1,
+    "resolve_rounds": 0,
+    "resolve_examples": 1,
+    "resolve_edits": 1,
+}
 
 
 def stored_teacher_in(run_dir: Path, teacher: Backend) -> StoredTeacher:
@@ -156,7 +189,12 @@ def compile_task(
             )
 
     search_settings = SearchSettings(
-        settings.token_budget, settings.trials, settings.seed, settings.calibration
+        token_budget=settings.token_budget,
+        trials=settings.trials,
+        seed=settings.seed,
+        calibration=settings.calibration,
+        pruner=settings.pruner,
+        dev_slices=settings.dev_slices,
     )
     study_name = content_key(
         "search",

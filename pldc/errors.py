@@ -4,6 +4,7 @@
      ├── TaskFileError      a task file is missing, malformed, or declares no / several tasks
      ├── DataError          data cannot be loaded, labels are outside the label set, empty split
      ├── BudgetError        the token budget cannot hold even the prompt scaffold
+ ├── SettingsError      a compile setting or search preset is unknown or out of range
      ├── ArtifactError      a compiled artifact is corrupt, tampered with, or of an unknown schema
      ├── ModelError         a model cannot be found, assembled, verified or called
      └── MissingExtraError  an optional dependency is not installed (carries the pip command)
@@ -29,6 +30,12 @@ class DataError(PLDError):
 
 class BudgetError(PLDError):
     pass
+
+
+class SettingsError(PLDError):
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class ArtifactError(PLDError):

@@ -7,20 +7,24 @@ fits, so no trial ever exceeds the budget. The objective is the student's dev Ma
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import optuna
 from pydantic import BaseModel
 
 from pldc.calibration import CalibrationMethod
-from pldc.data import Example
+from pldc.data import Example, round_robin_sample
 from pldc.errors import BudgetError
 from pldc.evaluate import StudentEvaluator
 from pldc.progress import NullProgress, Progress
 from pldc.render import render_system_prompt
 from pldc.rulepool import Rule
 from pldc.task import TaskSchema
+
+PrunerName = Literal["none", "successive_halving", "median"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,9 @@ class SearchSettings:
     trials: int = 8
     seed: int = 0
     calibration: CalibrationMethod = "batch"
+    pruner: PrunerName = "none"
+    dev_slices: tuple[float, ...] = (1.0,)
+    """Growing fractions of the dev split a trial is scored on; a pruner may stop it between."""
 
 
 class TrialRecord(BaseModel):
@@ -36,6 +43,9 @@ class TrialRecord(BaseModel):
     rule_ids: list[str]
     tokens: int
     dev_macro_f1: float
+    """On the whole dev split; for a pruned trial, on the slice it was stopped after."""
+    dev_examples: int | None = None
+    pruned: bool = False
 
 
 class SearchResult(BaseModel):
@@ -98,6 +108,7 @@ def search_rules(
     study = optuna.create_study(
         direction="maximize",
         sampler=sampler,
+        pruner=_pruner(settings, len(dev)),
         storage=storage,
         study_name=study_name,
         load_if_exists=True,
@@ -110,6 +121,10 @@ def search_rules(
             | {f"rank:{rule.id}": i / len(pool) for i, rule in enumerate(pool)}
         )
 
+    # Slices grow along a label-interleaved order, so even the first slice sees every label.
+    ordered_dev = round_robin_sample(dev, len(dev), random.Random(settings.seed))
+    slice_sizes = _slice_sizes(settings.dev_slices, len(dev))
+
     def objective(trial: optuna.Trial) -> float:
         ranked = []
         for rule in pool:
@@ -119,20 +134,29 @@ def search_rules(
                 ranked.append((rank, rule.id, rule))
         ranked.sort(key=lambda item: (item[0], item[1]))
         fitted = fit_to_budget(schema, [r for *_, r in ranked], count_tokens, settings.token_budget)
-        with progress.stage(f"trial {trial.number}: dev", total=len(dev)) as stage:
-            scores, _ = evaluator.calibrated(settings.calibration, fitted.system_prompt, dev, stage)
         trial.set_user_attr("rule_ids", [rule.id for rule in fitted.rules])
         trial.set_user_attr("tokens", fitted.tokens)
+        for size in slice_sizes:
+            with progress.stage(f"trial {trial.number}: dev[:{size}]", total=size) as stage:
+                scores, _ = evaluator.calibrated(
+                    settings.calibration, fitted.system_prompt, ordered_dev[:size], stage
+                )
+            trial.set_user_attr("dev_examples", size)
+            if size < len(dev):
+                trial.report(scores.macro_f1, step=size)
+                if trial.should_prune():
+                    trial.set_user_attr("pruned_dev_macro_f1", scores.macro_f1)
+                    raise optuna.TrialPruned()
         return scores.macro_f1
 
-    done = _completed(study)
+    # A pruned trial counts as one of the trials asked for.
+    done = _finished(study)
     remaining = max(0, settings.trials - len(done))
     with progress.stage("search", total=settings.trials) as stage:
-        stage.update(completed=len(done), status=_status(done))
+        stage.update(completed=len(done), status=_status(study))
 
         def report(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
-            finished = _completed(study)
-            stage.update(completed=len(finished), status=_status(finished))
+            stage.update(completed=len(_finished(study)), status=_status(study))
 
         if remaining:
             study.optimize(objective, n_trials=remaining, callbacks=[report])
@@ -152,22 +176,49 @@ def search_rules(
                 number=t.number,
                 rule_ids=t.user_attrs["rule_ids"],
                 tokens=t.user_attrs["tokens"],
-                dev_macro_f1=t.value,
+                dev_macro_f1=t.value
+                if t.value is not None
+                else t.user_attrs["pruned_dev_macro_f1"],
+                dev_examples=t.user_attrs.get("dev_examples"),
+                pruned=t.state == optuna.trial.TrialState.PRUNED,
             )
-            for t in finished
+            for t in _finished(study)
         ],
         sampler=f"TPESampler(seed={settings.seed}, n_startup_trials={startup_trials})",
     )
+
+
+def _slice_sizes(fractions: Sequence[float], total: int) -> list[int]:
+    """Distinct, growing example counts for the fractions; the last always covers the split."""
+    sizes = sorted({max(1, min(total, round(f * total))) for f in fractions} | {total})
+    return sizes
+
+
+def _pruner(settings: SearchSettings, dev_size: int) -> optuna.pruners.BasePruner:
+    if settings.pruner == "successive_halving":
+        first = _slice_sizes(settings.dev_slices, dev_size)[0]
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=first, reduction_factor=2)
+    if settings.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    return optuna.pruners.NopPruner()
+
+
+def _finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return study.get_trials(deepcopy=False, states=states)
 
 
 def _completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
 
 
-def _status(trials: Sequence[optuna.trial.FrozenTrial]) -> str:
-    if not trials:
+def _status(study: optuna.Study) -> str:
+    completed = _completed(study)
+    if not completed:
         return ""
-    return f"best dev macro-F1 {max(t.value for t in trials):.3f}"
+    pruned = len(_finished(study)) - len(completed)
+    best = f"best dev macro-F1 {max(t.value for t in completed):.3f}"
+    return best + (f", {pruned} pruned" if pruned else "")
 
 
 def _fail_abandoned_trials(study: optuna.Study) -> None:

@@ -134,3 +134,15 @@ def test_square_brackets_in_an_error_message_are_printed_verbatim(tmp_path, caps
 
     assert code == 2
     assert str(task_path) in unwrapped(err)
+
+
+def test_compile_with_an_unknown_preset_key_names_the_file_and_key(tmp_path, capsys):
+    task_path = tmp_path / "task.py"
+    task_path.write_text(VALID_TASK)
+    preset = tmp_path / "fast.toml"
+    preset.write_text("trails = 3\n")
+
+    code, out, err = run(["compile", str(task_path), "--optimizer", str(preset)], capsys)
+
+    assert_one_error_report(code, out, err)
+    assert str(preset) in unwrapped(err) and "'trails'" in err
