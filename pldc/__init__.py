@@ -20,8 +20,10 @@ from pldc.errors import (
     MissingExtraError,
     ModelError,
     PLDError,
+    SettingsError,
     TaskFileError,
 )
+from pldc.presets import load_preset
 from pldc.runtime import CompiledClassifier, load
 from pldc.task import Splits, Task
 from pldc.taskfile import load_task_file
@@ -41,12 +43,14 @@ __all__ = [
     "ModelError",
     "ModelIdentity",
     "PLDError",
+    "SettingsError",
     "Splits",
     "Task",
     "TaskFileError",
     "compile_task",
     "load",
     "load_artifact",
+    "load_preset",
     "load_task_file",
     "open_model",
 ]

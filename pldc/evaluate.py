@@ -61,11 +61,15 @@ class StudentEvaluator:
         schema: TaskSchema,
         user_template: str,
         store: JsonlStore | None = None,
+        *,
+        remember: bool = True,
     ) -> None:
         self.student = student
         self.schema = schema
         self.user_template = user_template
         self.store = store
+        self.remember = remember
+        """False scores every example every time: the naive baseline of the search benchmark."""
         self.student_calls = 0
         self._label_scores: dict[str, dict[str, float]] = {}
 
@@ -86,7 +90,7 @@ class StudentEvaluator:
     def _score(self, messages: list[dict[str, str]]) -> dict[str, float]:
         identity = self.student.identity.model_dump()
         key = content_key("label-scores", identity, messages, self.schema.labels)
-        if key in self._label_scores:
+        if self.remember and key in self._label_scores:
             return self._label_scores[key]
         stored = self.store.get(key) if self.store is not None else None
         if stored is None:

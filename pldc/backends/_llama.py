@@ -58,6 +58,8 @@ class LlamaCppBackend(Backend):
             add_generation_prompt=True,
         )
         self._label_tokens: dict[str, list[int]] = {}
+        self.tokens_evaluated = 0
+        """Tokens run through the model by `score`, after KV-prefix reuse (for benchmarks)."""
         self.identity = ModelIdentity(
             kind="local",
             name=name,
@@ -101,6 +103,7 @@ class LlamaCppBackend(Backend):
             total = float(first[tokens[0]])
             for previous, token in itertools.pairwise(tokens):
                 self._llm.eval([previous])
+                self.tokens_evaluated += 1
                 total += float(_log_softmax(self._last_logits())[token])
             self._llm.n_tokens = len(prompt)  # roll the label back out of the cache
             scores[label] = total
@@ -121,6 +124,7 @@ class LlamaCppBackend(Backend):
             shared += 1
         # The last prompt token is always re-evaluated: its logits are the ones we need.
         self._llm.n_tokens = min(shared, len(tokens) - 1)
+        self.tokens_evaluated += len(tokens) - self._llm.n_tokens
         self._llm.eval(tokens[self._llm.n_tokens :])
         return self._last_logits()
 
