@@ -51,11 +51,11 @@ class CompileSettings:
     """Stop weak trials early: "successive_halving", "median" or "none"."""
     dev_slices: tuple[float, ...] = (1.0,)
     """Growing fractions of dev each trial is scored on, e.g. (0.25, 0.5, 1.0), for the pruner."""
-    resolve_rounds: int = 2
+    resolve_rounds: int = 1
     """Cap on closed-loop conflict-resolution rounds; 0 skips resolution."""
-    resolve_examples: int = 24
+    resolve_examples: int = 16
     """Training examples the student runs on each resolution round, to find its failures."""
-    resolve_edits: int = 4
+    resolve_edits: int = 3
     """Resolver calls (one edit each) per round."""
     rule_evidence: bool = False
     """Measure each kept rule's leave-one-out change in dev Macro-F1 (one dev pass per rule)."""

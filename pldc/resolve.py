@@ -37,10 +37,10 @@ EditAction = Literal["revise", "add", "remove", "split"]
 @dataclass(frozen=True)
 class ResolveSettings:
     token_budget: int
-    max_rounds: int = 2
-    examples: int = 24
+    max_rounds: int = 1
+    examples: int = 16
     """Training examples the student runs on each round, to find its failures."""
-    edits_per_round: int = 4
+    edits_per_round: int = 3
     """Failures shown to the resolver per round, one edit each."""
     successes_shown: int = 2
     seed: int = 0
