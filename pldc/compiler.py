@@ -6,6 +6,7 @@ trials in an Optuna SQLite study), so a killed compile rerun with the same input
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -131,49 +132,47 @@ def compile_task(
     traces = extract_rules(schema, teacher_examples, stored_teacher, progress)
     embedder = StoredEmbedder(embedder or open_embedder(), JsonlStore(run_dir / "embeddings.jsonl"))
     cluster_settings = ClusterSettings(settings.cluster_eps, settings.cluster_min_samples)
-    # Whole stage outputs are stored too, keyed by everything they depend on: a rerun with the
-    # same inputs skips the stage, and a changed input recomputes it (and only what follows).
     stages = JsonlStore(run_dir / "stages.jsonl")
-    pool_key = content_key(
-        "rule-pool",
-        [t.model_dump() for t in traces],
-        teacher.identity.model_dump(),
-        embedder.name,
-        asdict(cluster_settings),
-        schema.instruction,
-        schema.labels,
-    )
-    if (stored := stages.get(pool_key)) is not None:
-        pool = [Rule.model_validate(rule) for rule in stored["rules"]]
-    else:
-        pool = build_rule_pool(schema, traces, embedder, stored_teacher, cluster_settings, progress)
-        stages.put(pool_key, {"rules": [rule.model_dump() for rule in pool]})
+    pool = _stored_stage(
+        stages,
+        (
+            "rule-pool",
+            [t.model_dump() for t in traces],
+            teacher.identity.model_dump(),
+            embedder.name,
+            asdict(cluster_settings),
+            schema.instruction,
+            schema.labels,
+        ),
+        lambda: (
+            build_rule_pool(schema, traces, embedder, stored_teacher, cluster_settings, progress),
+            None,
+        ),
+    )[0]
 
     evaluator = stored_evaluator_in(run_dir, student, schema)
-    resolve_settings = ResolveSettings(
-        token_budget=settings.token_budget,
-        max_rounds=settings.resolve_rounds,
-        examples=settings.resolve_examples,
-        edits_per_round=settings.resolve_edits,
-        seed=settings.seed,
-        calibration=settings.calibration,
-    )
     resolution = None
     if settings.resolve_rounds > 0:
-        resolution_key = content_key(
-            "resolution",
-            pool_key,
-            [rule.model_dump() for rule in pool],
-            student.identity.model_dump(),
-            data.fingerprint,
-            asdict(resolve_settings),
-            user_template,
+        resolve_settings = ResolveSettings(
+            token_budget=settings.token_budget,
+            max_rounds=settings.resolve_rounds,
+            examples=settings.resolve_examples,
+            edits_per_round=settings.resolve_edits,
+            seed=settings.seed,
+            calibration=settings.calibration,
         )
-        if (stored := stages.get(resolution_key)) is not None:
-            pool = [Rule.model_validate(rule) for rule in stored["rules"]]
-            resolution = ResolutionRecord.model_validate(stored["record"])
-        else:
-            pool, resolution = resolve_conflicts(
+        pool, resolution = _stored_stage(
+            stages,
+            (
+                "resolution",
+                [r.model_dump() for r in pool],
+                teacher.identity.model_dump(),
+                student.identity.model_dump(),
+                data.fingerprint,
+                asdict(resolve_settings),
+                user_template,
+            ),
+            lambda: resolve_conflicts(
                 schema,
                 pool,
                 evaluator,
@@ -182,11 +181,8 @@ def compile_task(
                 stored_teacher,
                 resolve_settings,
                 progress,
-            )
-            stages.put(
-                resolution_key,
-                {"rules": [r.model_dump() for r in pool], "record": resolution.model_dump()},
-            )
+            ),
+        )
 
     search_settings = SearchSettings(
         token_budget=settings.token_budget,
@@ -279,3 +275,29 @@ def compile_task(
         ),
         versions=installed_versions(),
     ).with_hash()
+
+
+def _stored_stage(
+    stages: JsonlStore,
+    inputs: tuple,
+    run: Callable[[], tuple[list[Rule], ResolutionRecord | None]],
+) -> tuple[list[Rule], ResolutionRecord | None]:
+    """A stage's rules (and resolution log), from the store when its inputs were seen before.
+
+    The key hashes everything the stage depends on, so a rerun with the same inputs skips it,
+    and a changed input recomputes it and, through the rules, every stage after it.
+    """
+    key = content_key(*inputs)
+    if (stored := stages.get(key)) is not None:
+        record = stored["record"]
+        rules = [Rule.model_validate(rule) for rule in stored["rules"]]
+        return rules, ResolutionRecord.model_validate(record) if record else None
+    rules, record = run()
+    stages.put(
+        key,
+        {
+            "rules": [rule.model_dump() for rule in rules],
+            "record": record.model_dump() if record else None,
+        },
+    )
+    return rules, record

@@ -70,6 +70,7 @@ def main() -> None:
         embedder=embedder,
     )
     compile_seconds = time.perf_counter() - started
+    artifact.save(run_dir / "artifact.json")  # for scripts/search_benchmark.py
 
     schema = task.schema
     data = load_task_data(task, str(task_path), task_path.parent)

@@ -8,7 +8,7 @@ how many of the true rules a compiled prompt recovers.
 from typing import Literal
 
 import dspy
-from expense_claims_data import generate_claims
+from expense_claims_data import generate_claims, rules_stated
 
 import pldc
 
@@ -20,6 +20,9 @@ class ExpenseClaimReview(dspy.Signature):
     claim: str = dspy.InputField(desc="the expense claim as the employee submitted it")
     decision: Literal["approve", "reject", "escalate"] = dspy.OutputField()
 
+
+# Lets scripts/ablation.py count how many of the generator's true rules a prompt states.
+__all__ = ["ExpenseClaimReview", "rules_stated", "task"]
 
 task = pldc.Task(
     signature=ExpenseClaimReview,
