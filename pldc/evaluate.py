@@ -108,10 +108,23 @@ class StudentEvaluator:
         examples: Sequence[Example],
         progress: StageProgress | None = None,
     ) -> tuple[Scores, Calibration]:
-        """Scores under `system_prompt` calibrated on the same examples' inputs, as in search."""
-        self.label_scores(system_prompt, examples, progress)
-        calibration = self.fit_calibration(method, system_prompt, examples)
-        return self.evaluate(system_prompt, examples, calibration), calibration
+        """Scores under `system_prompt` calibrated on the same examples' inputs, as in search.
+
+        Each example is scored once, even when the evaluator remembers nothing.
+        """
+        rows = self.label_scores(system_prompt, examples, progress)
+        calibration = fit_calibration(method, rows, self.schema.labels)
+        return self._scores(rows, examples, calibration), calibration
+
+    def _scores(
+        self,
+        rows: Sequence[dict[str, float]],
+        examples: Sequence[Example],
+        calibration: Calibration,
+    ) -> Scores:
+        labels = self.schema.labels
+        predicted = [decide(row, labels, calibration) for row in rows]
+        return score_predictions([ex.label for ex in examples], predicted, labels)
 
     def fit_calibration(
         self, method: CalibrationMethod, system_prompt: str, examples: Sequence[Example]
@@ -128,6 +141,4 @@ class StudentEvaluator:
         progress: StageProgress | None = None,
     ) -> Scores:
         rows = self.label_scores(system_prompt, examples, progress)
-        labels = self.schema.labels
-        predicted = [decide(row, labels, calibration) for row in rows]
-        return score_predictions([ex.label for ex in examples], predicted, labels)
+        return self._scores(rows, examples, calibration)
