@@ -157,6 +157,8 @@ def resolve_conflicts(
             if not accepted:
                 stopped = f"round {number}'s edits did not raise dev Macro-F1"
                 break
+            # Rules the edits pushed past the budget stay candidates for the search.
+            overflow = [rule for rule in candidate if rule not in fitted.rules] + overflow
             current = fitted.rules
     record = ResolutionRecord(
         example_ids=[ex.id for ex in sample], rounds=rounds, stopped_because=stopped

@@ -169,3 +169,22 @@ def test_an_edit_that_copies_case_details_is_logged_and_not_applied():
     for revision in record.rounds[0].revisions:
         assert revision.action == "add" and not revision.new_rule_ids
         assert revision.skipped_reason.startswith("the new rule names details of the case: ")
+
+
+def test_rules_pushed_past_the_budget_by_an_edit_stay_in_the_pool():
+    schema, data, evaluator, teacher = _setup()
+    pool = [_rule("rule-01", "If the ticket mentions refund, the answer is refund.", "refund")]
+    count = evaluator.student.count_tokens
+    from pldc.render import render_system_prompt
+
+    # room for the pool's rule and one more: later additions do not fit the prompt
+    one_more = [pool[0].text, "If the ticket mentions error message, the answer is bug."]
+    budget = count(render_system_prompt(schema, one_more)) + 2
+    settings = ResolveSettings(token_budget=budget, max_rounds=1, examples=12, edits_per_round=4)
+    rules, record = resolve_conflicts(
+        schema, pool, evaluator, data.train, data.dev, teacher.generate, settings
+    )
+    (round_,) = record.rounds
+    applied = {i for r in round_.revisions for i in r.new_rule_ids}
+    assert round_.accepted and len(round_.rule_ids_after) < len(applied) + 1
+    assert applied | {"rule-01"} <= {rule.id for rule in rules}
