@@ -215,17 +215,15 @@ def compile_task(
     total = 2 * len(data.dev) + 2 * len(data.test)
     with progress.stage("final evaluation", total=total) as stage:
         # Each prompt is calibrated on the dev inputs, then frozen for the test split.
-        evaluator.label_scores(result.system_prompt, data.dev, stage)
-        evaluator.label_scores(baseline_prompt, data.dev, stage)
-        calibration = evaluator.fit_calibration(
-            settings.calibration, result.system_prompt, data.dev
+        dev, calibration = evaluator.calibrated(
+            settings.calibration, result.system_prompt, data.dev, stage
         )
-        baseline_calibration = evaluator.fit_calibration(
-            settings.calibration, baseline_prompt, data.dev
+        baseline_dev, baseline_calibration = evaluator.calibrated(
+            settings.calibration, baseline_prompt, data.dev, stage
         )
         scores = ArtifactScores(
-            dev=evaluator.evaluate(result.system_prompt, data.dev, calibration),
-            baseline_dev=evaluator.evaluate(baseline_prompt, data.dev, baseline_calibration),
+            dev=dev,
+            baseline_dev=baseline_dev,
             test=evaluator.evaluate(result.system_prompt, data.test, calibration, stage),
             baseline_test=evaluator.evaluate(
                 baseline_prompt, data.test, baseline_calibration, stage

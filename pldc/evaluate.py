@@ -71,6 +71,7 @@ class StudentEvaluator:
         self.remember = remember
         """False scores every example every time: the naive baseline of the search benchmark."""
         self.student_calls = 0
+        self._identity = student.identity.model_dump()
         self._label_scores: dict[str, dict[str, float]] = {}
 
     def label_scores(
@@ -88,8 +89,7 @@ class StudentEvaluator:
         return rows
 
     def _score(self, messages: list[dict[str, str]]) -> dict[str, float]:
-        identity = self.student.identity.model_dump()
-        key = content_key("label-scores", identity, messages, self.schema.labels)
+        key = content_key("label-scores", self._identity, messages, self.schema.labels)
         if self.remember and key in self._label_scores:
             return self._label_scores[key]
         stored = self.store.get(key) if self.store is not None else None
@@ -98,7 +98,8 @@ class StudentEvaluator:
             self.student_calls += 1
             if self.store is not None:
                 self.store.put(key, stored)
-        self._label_scores[key] = stored
+        if self.remember:
+            self._label_scores[key] = stored
         return stored
 
     def calibrated(
@@ -125,13 +126,6 @@ class StudentEvaluator:
         labels = self.schema.labels
         predicted = [decide(row, labels, calibration) for row in rows]
         return score_predictions([ex.label for ex in examples], predicted, labels)
-
-    def fit_calibration(
-        self, method: CalibrationMethod, system_prompt: str, examples: Sequence[Example]
-    ) -> Calibration:
-        """Offsets for `system_prompt`, from the inputs of `examples` (never their labels)."""
-        rows = self.label_scores(system_prompt, examples)
-        return fit_calibration(method, rows, self.schema.labels)
 
     def evaluate(
         self,

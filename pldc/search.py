@@ -190,8 +190,7 @@ def search_rules(
 
 def _slice_sizes(fractions: Sequence[float], total: int) -> list[int]:
     """Distinct, growing example counts for the fractions; the last always covers the split."""
-    sizes = sorted({max(1, min(total, round(f * total))) for f in fractions} | {total})
-    return sizes
+    return sorted({max(1, min(total, round(f * total))) for f in fractions} | {total})
 
 
 def _pruner(settings: SearchSettings, dev_size: int) -> optuna.pruners.BasePruner:
