@@ -9,7 +9,9 @@ clustered and synthesized rules, trimmed; the same after closed-loop conflict re
 the full compile, which adds the Optuna search. It runs `compile_task` in a run directory of
 its own and rebuilds the intermediate rule lists from the same stored teacher calls, so every
 row shares one set of teacher traces. When the task module defines `rules_stated(text)`, the
-table also counts the true rules each prompt states. Writes docs/ablation-<task>.md and .json.
+table also counts the true rules each prompt states; when it defines `true_rules` (a list of
+rule texts), a last reference row scores the student with those rules.
+Writes docs/ablation-<task>.md and .json.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pldc.data import load_task_data  # noqa: E402
 from pldc.embed import open_embedder  # noqa: E402
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 from pldc.progress import RichProgress  # noqa: E402
-from pldc.rulepool import ClusterSettings, build_rule_pool, raw_rule_pool  # noqa: E402
+from pldc.rulepool import ClusterSettings, Rule, build_rule_pool, raw_rule_pool  # noqa: E402
 from pldc.search import fit_to_budget  # noqa: E402
 from pldc.taskfile import load_task_file  # noqa: E402
 
@@ -50,6 +52,7 @@ def main() -> None:
     task = load_task_file(task_path)
     module = sys.modules[task.signature.__module__]
     rules_stated = getattr(module, "rules_stated", None)
+    true_rules = getattr(module, "true_rules", None)
     settings = CompileSettings(token_budget=args.budget, trials=args.trials, seed=args.seed)
     run_dir = ROOT / ".pldc" / f"ablation-{task.display_name}"
     progress = RichProgress()
@@ -95,6 +98,12 @@ def main() -> None:
         ),
         ("full compile (+ Optuna search)", artifact.rules),
     ]
+    if true_rules:
+        oracle = [
+            Rule(id=f"true-{i}", text=text, labels=[], source_example_ids=[], support=0)
+            for i, text in enumerate(true_rules, start=1)
+        ]
+        stages.append(("reference: the task's true rules (not distilled)", oracle))
     evaluator = stored_evaluator_in(run_dir, student, schema)
     rows = []
     with progress.stage("ablation rows", total=len(stages)) as stage:

@@ -8,7 +8,7 @@ how many of the true rules a compiled prompt recovers.
 from typing import Literal
 
 import dspy
-from expense_claims_data import generate_claims, rules_stated
+from expense_claims_data import POLICY_RULES, generate_claims, rules_stated
 
 import pldc
 
@@ -21,8 +21,10 @@ class ExpenseClaimReview(dspy.Signature):
     decision: Literal["approve", "reject", "escalate"] = dspy.OutputField()
 
 
-# Lets scripts/ablation.py count how many of the generator's true rules a prompt states.
-__all__ = ["ExpenseClaimReview", "rules_stated", "task"]
+# For scripts/ablation.py: count the generator's true rules a prompt states, and score the
+# student with those rules as an upper reference.
+true_rules = [rule.statement for rule in POLICY_RULES]
+__all__ = ["ExpenseClaimReview", "rules_stated", "task", "true_rules"]
 
 task = pldc.Task(
     signature=ExpenseClaimReview,
