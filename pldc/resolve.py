@@ -104,23 +104,29 @@ def resolve_conflicts(
     ask_teacher: Ask,
     settings: ResolveSettings,
     progress: Progress | None = None,
+    pinned: Sequence[Rule] = (),
 ) -> tuple[list[Rule], ResolutionRecord]:
     """The rule pool after resolution: the resolved prompt rules, then the rules that didn't fit.
 
     Resolution works on the rules that fit the budget, in pool order, since those are the ones
-    the student sees.
+    the student sees. The student also sees the task's pinned rules, which the resolver never
+    edits.
     """
     progress = progress or NullProgress()
     rng = random.Random(settings.seed)
     sample = round_robin_sample(train, settings.examples, rng)
     count_tokens = evaluator.student.count_tokens
-    current = fit_to_budget(schema, pool, count_tokens, settings.token_budget).rules
+
+    def fit(rules: Sequence[Rule]):
+        return fit_to_budget(schema, rules, count_tokens, settings.token_budget, pinned)
+
+    current = fit(pool).rules[len(pinned) :]
     overflow = [rule for rule in pool if rule not in current]
     rounds: list[ResolutionRound] = []
     stopped = f"reached the cap of {settings.max_rounds} rounds"
     with progress.stage("conflict resolution", total=settings.max_rounds) as stage:
         for number in range(1, settings.max_rounds + 1):
-            prompt = fit_to_budget(schema, current, count_tokens, settings.token_budget)
+            prompt = fit(current)
             dev_before, calibration = evaluator.calibrated(
                 settings.calibration, prompt.system_prompt, dev
             )
@@ -135,14 +141,15 @@ def resolve_conflicts(
             candidate, revisions = _one_round(
                 schema, number, current, _pick_failures(failures, settings, rng), shown, ask_teacher
             )
-            fitted = fit_to_budget(schema, candidate, count_tokens, settings.token_budget)
+            fitted = fit(candidate)
+            resolved = fitted.rules[len(pinned) :]
             dev_after, _ = evaluator.calibrated(settings.calibration, fitted.system_prompt, dev)
             accepted = dev_after.macro_f1 > dev_before.macro_f1
             rounds.append(
                 ResolutionRound(
                     round=number,
                     rule_ids_before=[rule.id for rule in current],
-                    rule_ids_after=[rule.id for rule in fitted.rules],
+                    rule_ids_after=[rule.id for rule in resolved],
                     train_failures=len(failures),
                     train_examples=len(sample),
                     dev_macro_f1_before=dev_before.macro_f1,
@@ -158,8 +165,8 @@ def resolve_conflicts(
                 stopped = f"round {number}'s edits did not raise dev Macro-F1"
                 break
             # Rules the edits pushed past the budget stay candidates for the search.
-            overflow = [rule for rule in candidate if rule not in fitted.rules] + overflow
-            current = fitted.rules
+            overflow = [rule for rule in candidate if rule not in resolved] + overflow
+            current = resolved
     record = ResolutionRecord(
         example_ids=[ex.id for ex in sample], rounds=rounds, stopped_because=stopped
     )

@@ -22,7 +22,7 @@ from pldc.progress import NullProgress, Progress
 from pldc.render import Message, parse_rule, render_synthesis_messages
 from pldc.task import TaskSchema
 
-Fate = Literal["synthesized", "singleton", "unsynthesized", "revised", "split", "added"]
+Fate = Literal["synthesized", "singleton", "unsynthesized", "revised", "split", "added", "pinned"]
 
 
 class Rule(BaseModel):
@@ -35,7 +35,8 @@ class Rule(BaseModel):
     fate: Fate = "singleton"
     """synthesized: the teacher merged a cluster; unsynthesized: the teacher's synthesis held
     no rule, so the cluster's first rule speaks for it; singleton: a DBSCAN noise point;
-    revised, split, added: written by conflict resolution (see pldc.resolve)."""
+    revised, split, added: written by conflict resolution (see pldc.resolve); pinned: stated
+    by the task file, always in the prompt."""
     merged_texts: list[str] = []
     """The teacher rules folded into this one."""
     copied_specifics: list[str] = []
@@ -44,6 +45,16 @@ class Rule(BaseModel):
     """Earlier wordings, oldest first, when conflict resolution revised or split the rule."""
     leave_one_out_delta: float | None = None
     """Dev Macro-F1 of the compiled prompt minus that without this rule; None if not measured."""
+
+
+def pinned_rules(texts: Sequence[str]) -> list[Rule]:
+    """The task file's pinned rules, as rules with no source examples."""
+    return [
+        Rule(
+            id=f"pinned-{i}", text=text, labels=[], source_example_ids=[], support=0, fate="pinned"
+        )
+        for i, text in enumerate(texts, start=1)
+    ]
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ class Task:
     the task file), a Hugging Face `datasets` name, a `datasets.Dataset`, or a list of records.
     `columns` maps signature field names to data columns when they differ. `teacher` and
     `student` override pldc's default models for this task; the command line overrides both.
+    `pinned_rules` are rules the compiled prompt always states first, in this order (mandatory
+    compliance rules, say); they count against the token budget and the search never drops them.
     """
 
     signature: type
@@ -57,6 +59,16 @@ class Task:
     name: str | None = None
     teacher: str | None = None
     student: str | None = None
+    pinned_rules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        rules = self.pinned_rules
+        if isinstance(rules, str) or not all(isinstance(r, str) and r.strip() for r in rules):
+            raise TaskFileError(
+                f"Task(pinned_rules={rules!r}): give a list of non-empty rule texts, e.g. "
+                'pinned_rules=["Escalate every claim above $5,000."].'
+            )
+        object.__setattr__(self, "pinned_rules", tuple(r.strip() for r in rules))
 
     @property
     def schema(self) -> TaskSchema:

@@ -46,3 +46,22 @@ def test_fitting_keeps_a_prefix_of_the_ranked_rules(texts, slack):
 def test_a_budget_below_the_scaffold_names_the_minimum():
     with pytest.raises(BudgetError, match=f"at least {SCAFFOLD}"):
         fit_to_budget(SCHEMA, [], COUNT, SCAFFOLD - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pinned_texts=st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=3),
+    texts=rule_texts,
+    slack=st.integers(min_value=0, max_value=300),
+)
+def test_pinned_rules_come_first_always_and_count_against_the_budget(pinned_texts, texts, slack):
+    pinned = [r.model_copy(update={"id": f"pinned-{r.id}"}) for r in rules_from(pinned_texts)]
+    budget = SCAFFOLD + slack
+    try:
+        fitted = fit_to_budget(SCHEMA, rules_from(texts), COUNT, budget, pinned)
+    except BudgetError as error:
+        assert "pinned_rules" in str(error)
+        assert COUNT(render_system_prompt(SCHEMA, pinned_texts)) > budget
+        return
+    assert fitted.rules[: len(pinned)] == pinned
+    assert fitted.tokens == COUNT(fitted.system_prompt) <= budget
