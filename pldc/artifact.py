@@ -69,6 +69,18 @@ class SearchRecord(BaseModel):
     """Every conflict-resolution round and edit; None when resolution was off."""
 
 
+class ParetoPoint(BaseModel):
+    """One prompt on the Pareto front of a multi-objective search, ready to deploy."""
+
+    trial: int
+    rule_ids: list[str]
+    system_prompt: str
+    tokens: int
+    calibration: Calibration
+    dev: Scores
+    test: Scores
+
+
 class CompiledPrompt(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -89,10 +101,43 @@ class CompiledPrompt(BaseModel):
     scores: ArtifactScores
     search: SearchRecord
     versions: dict[str, str]
+    pareto_front: list[ParetoPoint] | None = None
+    """Shortest first, from a search with objective "pareto"; see `at_budget`."""
     content_hash: str = ""
 
     def with_hash(self) -> CompiledPrompt:
         return self.model_copy(update={"content_hash": _digest(self)})
+
+    def at_budget(self, token_budget: int) -> CompiledPrompt:
+        """This artifact with the front's best dev Macro-F1 prompt that fits `token_budget`.
+
+        No search reruns: the front's prompts were calibrated and scored when compiled.
+        """
+        if not self.pareto_front:
+            raise ArtifactError(
+                f"{self.task.name}: this artifact has no Pareto front; compile with "
+                "--optimizer optimizers/pareto.toml to choose a budget afterwards."
+            )
+        fitting = [p for p in self.pareto_front if p.tokens <= token_budget]
+        if not fitting:
+            shortest = min(p.tokens for p in self.pareto_front)
+            raise ArtifactError(
+                f"--budget {token_budget}: the shortest prompt on the Pareto front has {shortest} "
+                f"tokens; give a budget of at least {shortest}."
+            )
+        point = max(fitting, key=lambda p: (p.dev.macro_f1, -p.tokens))
+        by_id = {rule.id: rule for rule in self.search.candidate_rules}
+        return self.model_copy(
+            update={
+                "prompt": self.prompt.model_copy(update={"system": point.system_prompt}),
+                "rules": [by_id[rule_id] for rule_id in point.rule_ids],
+                "calibration": point.calibration,
+                "token_count": point.tokens,
+                "token_budget": token_budget,
+                "scores": self.scores.model_copy(update={"dev": point.dev, "test": point.test}),
+                "search": self.search.model_copy(update={"best_trial": point.trial}),
+            }
+        ).with_hash()
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
@@ -145,7 +190,8 @@ def load_artifact(path: str | Path) -> CompiledPrompt:
             f"{path}: field {where}: {first['msg']} ({exc.error_count()} problem(s)); the file "
             "is corrupt or hand-edited. Recompile it."
         ) from None
-    expected = _digest(artifact)
+    # Hash the file's own content, so fields added to the schema later don't change old hashes.
+    expected = _canonical_digest({k: v for k, v in raw.items() if k != "content_hash"})
     if artifact.content_hash != expected:
         raise ArtifactError(
             f"{path}: field content_hash is {artifact.content_hash[:16]}… but the content hashes "
@@ -156,7 +202,10 @@ def load_artifact(path: str | Path) -> CompiledPrompt:
 
 
 def _digest(artifact: CompiledPrompt) -> str:
-    body = artifact.model_dump(mode="json", exclude={"content_hash"})
+    return _canonical_digest(artifact.model_dump(mode="json", exclude={"content_hash"}))
+
+
+def _canonical_digest(body: dict) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

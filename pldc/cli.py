@@ -1,4 +1,4 @@
-"""`pldc compile`, `pldc eval` and `pldc show`."""
+"""`pldc compile`, `pldc eval`, `pldc show` and `pldc pick`."""
 
 from __future__ import annotations
 
@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="measure each kept rule's leave-one-out change in dev Macro-F1 (slower)",
     )
+    compile_.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage URL for the search study, shared by workers on any machine, e.g. "
+        "postgresql://user@host/db (default: SQLite in the run directory)",
+    )
     compile_.add_argument("-o", "--output", help="artifact path (default: compiled/<task>.json)")
     compile_.add_argument("--run-dir", help="where resumable work is kept (default: .pldc/<task>)")
     compile_.set_defaults(run=_compile)
@@ -85,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print an artifact's rules, scores and budget use")
     show.add_argument("artifact", metavar="ARTIFACT")
     show.set_defaults(run=_show)
+
+    pick = commands.add_parser(
+        "pick", help="choose a Pareto artifact's best prompt for a token budget, without search"
+    )
+    pick.add_argument("artifact", metavar="ARTIFACT")
+    pick.add_argument("--budget", type=int, required=True, metavar="N")
+    pick.add_argument("-o", "--output", required=True, help="where to write the chosen artifact")
+    pick.set_defaults(run=_pick)
     return parser
 
 
@@ -99,6 +113,7 @@ _SETTING_FLAGS = (
         "training examples the teacher writes rules for",
     ),
     ("--resolve-rounds", "resolve_rounds", int, "cap on conflict-resolution rounds, 0 for none"),
+    ("--workers", "workers", int, "search processes sharing one Optuna study"),
 )
 
 
@@ -130,6 +145,7 @@ def _compile(args: argparse.Namespace) -> int:
         source=str(task_path),
         base_dir=task_path.parent,
         progress=progress,
+        storage=args.storage,
     )
     output = Path(args.output or Path("compiled") / f"{task.display_name}.json")
     artifact.save(output)
@@ -203,8 +219,39 @@ def _show(args: argparse.Namespace) -> int:
         f"(trial {artifact.search.best_trial}, {artifact.search.sampler}); seed {artifact.seed}"
     )
     _print_resolution(artifact)
+    _print_front(artifact)
     _print_summary(artifact)
     return 0
+
+
+def _pick(args: argparse.Namespace) -> int:
+    artifact = load_artifact(args.artifact).at_budget(args.budget)
+    output = artifact.save(args.output)
+    console.print(
+        f"picked trial {artifact.search.best_trial}: {len(artifact.rules)} rules, "
+        f"{artifact.token_count} / {args.budget} tokens, dev Macro-F1 "
+        f"{artifact.scores.dev.macro_f1:.3f}, test {artifact.scores.test.macro_f1:.3f}"
+    )
+    console.print(f"wrote [bold]{output}[/] (content hash {artifact.content_hash[:12]})")
+    return 0
+
+
+def _print_front(artifact: CompiledPrompt) -> None:
+    if not artifact.pareto_front:
+        return
+    table = Table(title="Pareto front: dev Macro-F1 against prompt tokens (pldc pick --budget N)")
+    for column in ("tokens", "dev", "test", "trial", "rules"):
+        table.add_column(column, justify="right" if column != "rules" else "left")
+    for point in artifact.pareto_front:
+        chosen = " (in this artifact)" if point.system_prompt == artifact.prompt.system else ""
+        table.add_row(
+            str(point.tokens),
+            f"{point.dev.macro_f1:.3f}",
+            f"{point.test.macro_f1:.3f}",
+            str(point.trial),
+            (", ".join(point.rule_ids) or "(none)") + chosen,
+        )
+    console.print(table)
 
 
 def _loss_cell(delta: float | None) -> str:

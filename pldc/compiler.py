@@ -7,20 +7,23 @@ trials in an Optuna SQLite study), so a killed compile rerun with the same input
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from pldc.artifact import (
     ArtifactScores,
     CompiledPrompt,
+    ParetoPoint,
     PromptRecord,
     SearchRecord,
     TaskRecord,
     installed_versions,
 )
-from pldc.backends.base import Backend
+from pldc.backends import open_recorded_model
+from pldc.backends.base import Backend, ModelIdentity
 from pldc.calibration import CalibrationMethod
-from pldc.data import load_task_data
+from pldc.data import TaskData, load_task_data
 from pldc.embed import Embedder, StoredEmbedder, open_embedder
 from pldc.errors import SettingsError
 from pldc.evaluate import StudentEvaluator
@@ -29,8 +32,15 @@ from pldc.extract import StoredTeacher, extract_rules, select_teacher_examples
 from pldc.progress import NullProgress, Progress
 from pldc.render import render_system_prompt, render_user_template
 from pldc.resolve import ResolutionRecord, ResolveSettings, resolve_conflicts
-from pldc.rulepool import ClusterSettings, Rule, build_rule_pool
-from pldc.search import PrunerName, SearchSettings, fit_to_budget, search_rules
+from pldc.rulepool import ClusterSettings, Rule, build_rule_pool, pinned_rules
+from pldc.search import (
+    PrunerName,
+    SearchObjective,
+    SearchResult,
+    SearchSettings,
+    fit_to_budget,
+    search_rules,
+)
 from pldc.store import JsonlStore, content_key
 from pldc.task import Task, TaskSchema
 
@@ -52,6 +62,10 @@ class CompileSettings:
     """Stop weak trials early: "successive_halving", "median" or "none"."""
     dev_slices: tuple[float, ...] = (1.0,)
     """Growing fractions of dev each trial is scored on, e.g. (0.25, 0.5, 1.0), for the pruner."""
+    objective: SearchObjective = "macro_f1"
+    """"pareto": maximize dev Macro-F1 and minimize prompt tokens; the artifact keeps the front."""
+    workers: int = 1
+    """Search processes sharing the study; the result is reproducible only with one."""
     resolve_rounds: int = 1
     """Cap on closed-loop conflict-resolution rounds; 0 skips resolution."""
     resolve_examples: int = 16
@@ -82,6 +96,7 @@ class CompileSettings:
 _SETTING_MINIMUMS = {
     "token_budget": 1,
     "trials": 0,
+    "workers": 1,
     "teacher_examples": 1,
     "cluster_min_samples": 1,
     "resolve_rounds": 0,
@@ -101,6 +116,14 @@ def stored_evaluator_in(run_dir: Path, student: Backend, schema: TaskSchema) -> 
     return StudentEvaluator(student, schema, render_user_template(schema), store)
 
 
+def reopened_evaluator_in(
+    run_dir: Path, student: ModelIdentity, schema: TaskSchema, api_base: str | None = None
+) -> StudentEvaluator:
+    """A search worker's evaluator: the recorded student, reopened in the worker's process."""
+    backend = open_recorded_model(student, api_base=api_base)
+    return stored_evaluator_in(run_dir, backend, schema)
+
+
 def compile_task(
     task: Task,
     *,
@@ -112,10 +135,15 @@ def compile_task(
     base_dir: Path | None = None,
     progress: Progress | None = None,
     embedder: Embedder | None = None,
+    storage: str | None = None,
+    open_worker_evaluator: Callable[[], StudentEvaluator] | None = None,
 ) -> CompiledPrompt:
     """Compile `task` into a frozen prompt for `student`, distilled from `teacher`.
 
     `source` names the task file in error messages; `base_dir` resolves its relative data paths.
+    `storage` is an Optuna storage URL for the search study (default: SQLite in the run
+    directory). Search workers beyond the first reopen the student recorded in its identity,
+    unless `open_worker_evaluator` (a picklable factory) gives them one.
     """
     settings = settings or CompileSettings()
     progress = progress or NullProgress()
@@ -124,8 +152,9 @@ def compile_task(
     run_dir.mkdir(parents=True, exist_ok=True)
     data = load_task_data(task, source, base_dir)
     user_template = render_user_template(schema)
+    pinned = pinned_rules(task.pinned_rules)
     # Refuse an impossible budget before any model time is spent.
-    fit_to_budget(schema, [], student.count_tokens, settings.token_budget)
+    fit_to_budget(schema, [], student.count_tokens, settings.token_budget, pinned)
 
     teacher_examples = select_teacher_examples(data.train, settings.teacher_examples, settings.seed)
     stored_teacher = stored_teacher_in(run_dir, teacher)
@@ -171,6 +200,7 @@ def compile_task(
                 data.fingerprint,
                 asdict(resolve_settings),
                 user_template,
+                task.pinned_rules,
             ),
             lambda: resolve_conflicts(
                 schema,
@@ -181,6 +211,7 @@ def compile_task(
                 stored_teacher,
                 resolve_settings,
                 progress,
+                pinned,
             ),
         )
 
@@ -191,13 +222,15 @@ def compile_task(
         calibration=settings.calibration,
         pruner=settings.pruner,
         dev_slices=settings.dev_slices,
+        objective=settings.objective,
+        workers=settings.workers,
     )
     study_name = content_key(
         "search",
-        [r.model_dump() for r in pool],
+        [r.model_dump() for r in [*pinned, *pool]],
         student.identity.model_dump(),
         data.fingerprint,
-        asdict(search_settings),
+        asdict(replace(search_settings, workers=1)),  # more workers resume the same study
         user_template,
     )[:24]
     result = search_rules(
@@ -206,9 +239,12 @@ def compile_task(
         evaluator,
         data.dev,
         search_settings,
-        storage=f"sqlite:///{(run_dir / 'study.db').resolve()}",
+        pinned=pinned,
+        storage=storage or f"sqlite:///{(run_dir / 'study.db').resolve()}",
         study_name=study_name,
         progress=progress,
+        open_worker_evaluator=open_worker_evaluator
+        or partial(reopened_evaluator_in, run_dir, student.identity, schema),
     )
 
     baseline_prompt = render_system_prompt(schema, [])
@@ -231,10 +267,12 @@ def compile_task(
             baseline_calibration=baseline_calibration,
         )
 
-    by_id = {rule.id: rule for rule in pool}
+    candidates = [*pinned, *pool]
+    by_id = {rule.id: rule for rule in candidates}
     kept = [by_id[rule_id] for rule_id in result.rule_ids]
     if settings.rule_evidence:
         kept = leave_one_out(schema, kept, evaluator, data.dev, settings.calibration, progress)
+    front = _pareto_points(result, schema, by_id, evaluator, data, settings, progress)
     return CompiledPrompt(
         task=TaskRecord(
             name=task.display_name,
@@ -268,11 +306,45 @@ def compile_task(
             embedder=embedder.name,
             cluster_eps=cluster_settings.eps,
             cluster_min_samples=cluster_settings.min_samples,
-            candidate_rules=pool,
+            candidate_rules=candidates,
             resolution=resolution,
         ),
+        pareto_front=front,
         versions=installed_versions(),
     ).with_hash()
+
+
+def _pareto_points(
+    result: SearchResult,
+    schema: TaskSchema,
+    by_id: dict[str, Rule],
+    evaluator: StudentEvaluator,
+    data: TaskData,
+    settings: CompileSettings,
+    progress: Progress,
+) -> list[ParetoPoint] | None:
+    """Each front prompt, calibrated on dev and scored on test, so users can pick one later."""
+    if result.pareto_front is None:
+        return None
+    points = []
+    total = len(result.pareto_front) * (len(data.dev) + len(data.test))
+    with progress.stage("Pareto front evaluation", total=total) as stage:
+        for point in result.pareto_front:
+            prompt = render_system_prompt(schema, [by_id[i].text for i in point.rule_ids])
+            dev, calibration = evaluator.calibrated(settings.calibration, prompt, data.dev, stage)
+            test = evaluator.evaluate(prompt, data.test, calibration, stage)
+            points.append(
+                ParetoPoint(
+                    trial=point.trial,
+                    rule_ids=point.rule_ids,
+                    system_prompt=prompt,
+                    tokens=point.tokens,
+                    calibration=calibration,
+                    dev=dev,
+                    test=test,
+                )
+            )
+    return points
 
 
 def _stored_stage(

@@ -56,6 +56,15 @@ class CompiledClassifier:
         return decide(self.scores(**inputs), self.labels, self.artifact.calibration)
 
 
-def load(path: str | Path, *, student: Backend | None = None) -> CompiledClassifier:
-    """Load and verify a compiled artifact (schema and content hash)."""
-    return CompiledClassifier(load_artifact(path), student)
+def load(
+    path: str | Path, *, student: Backend | None = None, budget: int | None = None
+) -> CompiledClassifier:
+    """Load and verify a compiled artifact (schema and content hash).
+
+    `budget` picks, from an artifact compiled in Pareto mode, the front's best prompt within
+    that many tokens.
+    """
+    artifact = load_artifact(path)
+    if budget is not None:
+        artifact = artifact.at_budget(budget)
+    return CompiledClassifier(artifact, student)

@@ -75,6 +75,22 @@ def fake_student_scores(messages, labels) -> dict[str, float]:
     return {lab: (-1.0 if lab == "other" else -2.0) for lab in labels}
 
 
+def slow_toy_evaluator(seconds_per_call: float):
+    """A fake-student evaluator for the toy task that a spawned search worker can open."""
+    import time
+
+    from pldc.evaluate import StudentEvaluator
+    from pldc.render import render_user_template
+
+    def slow_scores(messages, labels):
+        time.sleep(seconds_per_call)
+        return fake_student_scores(messages, labels)
+
+    schema = toy_task().schema
+    student = FunctionBackend(score=slow_scores, name="fake-student")
+    return StudentEvaluator(student, schema, render_user_template(schema))
+
+
 @pytest.fixture
 def teacher() -> FunctionBackend:
     return FunctionBackend(generate=fake_teacher_reply, name="fake-teacher")

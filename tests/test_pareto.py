@@ -1,0 +1,123 @@
+"""Pareto mode: Macro-F1 against prompt tokens, the front kept in the artifact, picked later."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from conftest import toy_task
+
+import pldc
+import pldc.cli
+from pldc import ArtifactError, SettingsError
+from pldc.compiler import CompileSettings, compile_task
+from pldc.embed import TfidfEmbedder
+from pldc.presets import load_preset, settings_with
+from pldc.render import render_messages
+
+PARETO = CompileSettings(
+    token_budget=160, trials=12, seed=0, teacher_examples=9, objective="pareto"
+)
+
+
+@pytest.fixture
+def artifact(tmp_path, teacher, student):
+    compiled = compile_task(
+        toy_task(),
+        teacher=teacher,
+        student=student,
+        settings=PARETO,
+        run_dir=tmp_path / "run",
+        embedder=TfidfEmbedder(),
+    )
+    compiled.save(tmp_path / "pareto.json")
+    return compiled
+
+
+def test_front_is_shortest_first_and_no_point_dominates_another(artifact):
+    front = artifact.pareto_front
+    assert len(front) >= 2
+    tokens = [p.tokens for p in front]
+    assert tokens == sorted(tokens) and len(set(tokens)) == len(tokens)
+    # Along a front, more tokens must buy strictly more dev Macro-F1.
+    f1 = [p.dev.macro_f1 for p in front]
+    assert all(a < b for a, b in itertools.pairwise(f1))
+    for trial in artifact.search.trials:
+        assert not any(
+            p.dev.macro_f1 < trial.dev_macro_f1 and p.tokens >= trial.tokens for p in front
+        ), f"trial {trial.number} dominates a front point"
+
+
+def test_the_artifact_holds_the_most_accurate_front_point(artifact):
+    best = max(artifact.pareto_front, key=lambda p: (p.dev.macro_f1, -p.tokens))
+    assert artifact.prompt.system == best.system_prompt
+    assert artifact.scores.test == best.test
+
+
+def test_picking_a_budget_needs_no_search_and_reproduces_that_prompt(tmp_path, artifact):
+    shortest, *_ = artifact.pareto_front
+    picked = artifact.at_budget(shortest.tokens)
+    assert picked.prompt.system == shortest.system_prompt
+    assert picked.token_count == shortest.tokens <= picked.token_budget == shortest.tokens
+    assert [r.id for r in picked.rules] == shortest.rule_ids
+    assert picked.scores.test == shortest.test
+    assert picked.calibration == shortest.calibration
+
+    loaded = pldc.load(tmp_path / "pareto.json", budget=shortest.tokens)
+    messages = loaded.messages(ticket="hello, a crash, thanks")
+    assert messages == render_messages(
+        shortest.system_prompt, artifact.prompt.user_template, {"ticket": "hello, a crash, thanks"}
+    )
+    with pytest.raises(ArtifactError, match=f"at least {shortest.tokens}"):
+        artifact.at_budget(shortest.tokens - 1)
+
+
+def test_show_prints_the_front_and_pick_writes_a_loadable_artifact(tmp_path, artifact, capsys):
+    assert pldc.cli.main(["show", str(tmp_path / "pareto.json")]) == 0
+    output = capsys.readouterr().out
+    assert "Pareto front" in output
+    for point in artifact.pareto_front:
+        assert f"{point.dev.macro_f1:.3f}" in output and str(point.tokens) in output
+
+    shortest = artifact.pareto_front[0]
+    out = tmp_path / "small.json"
+    assert (
+        pldc.cli.main(
+            [
+                "pick",
+                str(tmp_path / "pareto.json"),
+                "--budget",
+                str(shortest.tokens),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert pldc.load_artifact(out).prompt.system == shortest.system_prompt
+
+
+def test_an_artifact_without_a_front_says_how_to_get_one(tmp_path, teacher, student):
+    plain = compile_task(
+        toy_task(),
+        teacher=teacher,
+        student=student,
+        settings=CompileSettings(token_budget=160, trials=2, seed=0, teacher_examples=9),
+        run_dir=tmp_path / "run",
+        embedder=TfidfEmbedder(),
+    )
+    with pytest.raises(ArtifactError, match=r"optimizers/pareto\.toml"):
+        plain.at_budget(500)
+
+
+def test_pareto_with_a_pruner_is_refused_naming_the_setting(tmp_path, teacher, student):
+    settings = settings_with({**load_preset("optimizers/pareto.toml"), "pruner": "median"})
+    with pytest.raises(SettingsError, match="pruner"):
+        compile_task(
+            toy_task(),
+            teacher=teacher,
+            student=student,
+            settings=settings,
+            run_dir=tmp_path / "run",
+            embedder=TfidfEmbedder(),
+        )

@@ -1,0 +1,57 @@
+"""Two search workers against one Optuna storage run exactly the trials asked for, once each."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import optuna
+from conftest import slow_toy_evaluator, toy_task
+from test_search_pruning import _pool
+
+from pldc.data import load_task_data
+from pldc.search import SearchSettings, open_study, search_rules
+
+TRIALS = 10
+
+
+def test_two_workers_share_one_study_with_no_lost_or_duplicated_trial(tmp_path):
+    task = toy_task()
+    data = load_task_data(task, "toy")
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    settings = SearchSettings(token_budget=400, trials=TRIALS, seed=0, workers=2)
+    # Slow enough (about 1.5 s a trial) that the spawned worker starts before the study ends.
+    open_evaluator = partial(slow_toy_evaluator, 0.1)
+    result = search_rules(
+        task.schema,
+        _pool(),
+        open_evaluator(),
+        data.dev,
+        settings,
+        storage=storage,
+        study_name="shared",
+        open_worker_evaluator=open_evaluator,
+    )
+
+    study = open_study(settings, storage, "shared", len(data.dev))
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(finished) == TRIALS
+    assert sorted(t.number for t in result.trials) == sorted(t.number for t in finished)
+    assert len({t.number for t in finished}) == TRIALS
+    assert {t.user_attrs["worker"] for t in finished} == {0, 1}  # both workers ran trials
+    leftovers = [t for t in study.trials if t.state != optuna.trial.TrialState.COMPLETE]
+    # A worker that finds every slot taken records one empty, failed ask and stops.
+    assert all(t.user_attrs.get("over_quota") for t in leftovers)
+    assert all(t.state == optuna.trial.TrialState.FAIL for t in leftovers)
+
+
+def test_a_worker_joining_a_finished_study_runs_nothing(tmp_path):
+    task = toy_task()
+    data = load_task_data(task, "toy")
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    settings = SearchSettings(token_budget=400, trials=4, seed=0)
+    evaluator = slow_toy_evaluator(0.0)
+    search_rules(task.schema, _pool(), evaluator, data.dev, settings, storage=storage)
+    calls = evaluator.student_calls
+    again = search_rules(task.schema, _pool(), evaluator, data.dev, settings, storage=storage)
+    assert evaluator.student_calls == calls
+    assert len(again.trials) == 4
