@@ -35,6 +35,7 @@ from pldc.resolve import ResolutionRecord, ResolveSettings, resolve_conflicts
 from pldc.rulepool import ClusterSettings, Rule, build_rule_pool, pinned_rules
 from pldc.search import (
     PrunerName,
+    SamplerName,
     SearchObjective,
     SearchResult,
     SearchSettings,
@@ -58,6 +59,8 @@ class CompileSettings:
     """DBSCAN radius in cosine distance, for MiniLM; docs/clustering-sweep.md shows the sweep."""
     cluster_min_samples: int = 2
     calibration: CalibrationMethod = "batch"
+    sampler: SamplerName = "tpe"
+    """Optuna sampler: "tpe" (the teacher-order trial first, then TPE) or "random"."""
     pruner: PrunerName = "none"
     """Stop weak trials early: "successive_halving", "median" or "none"."""
     dev_slices: tuple[float, ...] = (1.0,)
@@ -224,6 +227,7 @@ def compile_task(
         dev_slices=settings.dev_slices,
         objective=settings.objective,
         workers=settings.workers,
+        sampler=settings.sampler,
     )
     study_name = content_key(
         "search",

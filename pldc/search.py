@@ -32,6 +32,7 @@ from pldc.task import TaskSchema
 
 PrunerName = Literal["none", "successive_halving", "median"]
 SearchObjective = Literal["macro_f1", "pareto"]
+SamplerName = Literal["tpe", "random"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class SearchSettings:
     """"pareto" maximizes dev Macro-F1 and minimizes prompt tokens, and keeps the front."""
     workers: int = 1
     """Processes running trials against the one study; more than one needs shared storage."""
+    sampler: SamplerName = "tpe"
 
 
 class TrialRecord(BaseModel):
@@ -391,9 +393,11 @@ def _check_settings(
 
 
 def _sampler(settings: SearchSettings, index: int) -> optuna.samplers.BaseSampler:
+    # Each worker gets its own seed, or they would propose the same trials.
+    if settings.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=settings.seed + index)
     # Optuna's default of 10 random start-up trials would leave a short search purely random.
-    # Each worker gets its own seed, or they would propose the same start-up trials; the
-    # constant liar keeps parallel workers from converging on one running trial's region.
+    # The constant liar keeps parallel workers from converging on one running trial's region.
     return optuna.samplers.TPESampler(
         seed=settings.seed + index,
         n_startup_trials=_startup_trials(settings),
@@ -408,6 +412,8 @@ def _startup_trials(settings: SearchSettings) -> int:
 def _sampler_name(settings: SearchSettings) -> str:
     workers = f", {settings.workers} workers" if settings.workers > 1 else ""
     objective = ", Pareto: dev macro-F1 vs tokens" if settings.objective == "pareto" else ""
+    if settings.sampler == "random":
+        return f"RandomSampler(seed={settings.seed})" + objective + workers
     return (
         f"TPESampler(seed={settings.seed}, n_startup_trials={_startup_trials(settings)})"
         + objective

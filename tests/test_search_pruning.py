@@ -52,3 +52,14 @@ def test_a_single_full_slice_never_prunes():
     result, _, dev_size = _search("median", (1.0,))
     assert not any(t.pruned for t in result.trials)
     assert all(t.dev_examples == dev_size for t in result.trials)
+
+
+def test_random_sampler_is_a_setting_and_runs_the_trials_asked_for():
+    task = toy_task()
+    data = load_task_data(task, "toy")
+    student = FunctionBackend(score=fake_student_scores, name="fake-student")
+    evaluator = StudentEvaluator(student, task.schema, render_user_template(task.schema))
+    settings = SearchSettings(token_budget=400, trials=5, seed=0, sampler="random")
+    result = search_rules(task.schema, _pool(), evaluator, data.dev, settings)
+    assert result.sampler == "RandomSampler(seed=0)"
+    assert len(result.trials) == 5
