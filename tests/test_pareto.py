@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
-from conftest import toy_task
+from test_compile import compile_toy
 
 import pldc
 import pldc.cli
 from pldc import ArtifactError, SettingsError
-from pldc.compiler import CompileSettings, compile_task
-from pldc.embed import TfidfEmbedder
+from pldc.compiler import CompileSettings
 from pldc.presets import load_preset, settings_with
 from pldc.render import render_messages
 
@@ -22,14 +22,7 @@ PARETO = CompileSettings(
 
 @pytest.fixture
 def artifact(tmp_path, teacher, student):
-    compiled = compile_task(
-        toy_task(),
-        teacher=teacher,
-        student=student,
-        settings=PARETO,
-        run_dir=tmp_path / "run",
-        embedder=TfidfEmbedder(),
-    )
+    compiled = compile_toy(tmp_path, teacher, student, PARETO)
     compiled.save(tmp_path / "pareto.json")
     return compiled
 
@@ -98,26 +91,15 @@ def test_show_prints_the_front_and_pick_writes_a_loadable_artifact(tmp_path, art
 
 
 def test_an_artifact_without_a_front_says_how_to_get_one(tmp_path, teacher, student):
-    plain = compile_task(
-        toy_task(),
-        teacher=teacher,
-        student=student,
-        settings=CompileSettings(token_budget=160, trials=2, seed=0, teacher_examples=9),
-        run_dir=tmp_path / "run",
-        embedder=TfidfEmbedder(),
+    plain = compile_toy(
+        tmp_path, teacher, student, CompileSettings(token_budget=160, trials=2, teacher_examples=9)
     )
     with pytest.raises(ArtifactError, match=r"optimizers/pareto\.toml"):
         plain.at_budget(500)
 
 
 def test_pareto_with_a_pruner_is_refused_naming_the_setting(tmp_path, teacher, student):
-    settings = settings_with({**load_preset("optimizers/pareto.toml"), "pruner": "median"})
+    preset = Path(__file__).resolve().parent.parent / "optimizers" / "pareto.toml"
+    settings = settings_with({**load_preset(preset), "pruner": "median"})
     with pytest.raises(SettingsError, match="pruner"):
-        compile_task(
-            toy_task(),
-            teacher=teacher,
-            student=student,
-            settings=settings,
-            run_dir=tmp_path / "run",
-            embedder=TfidfEmbedder(),
-        )
+        compile_toy(tmp_path, teacher, student, settings)
