@@ -55,3 +55,24 @@ def test_a_worker_joining_a_finished_study_runs_nothing(tmp_path):
     again = search_rules(task.schema, _pool(), evaluator, data.dev, settings, storage=storage)
     assert evaluator.student_calls == calls
     assert len(again.trials) == 4
+
+
+def test_compile_with_two_workers_records_exactly_the_trials_asked_for(tmp_path, teacher):
+    from pldc.compiler import CompileSettings, compile_task
+    from pldc.embed import TfidfEmbedder
+
+    settings = CompileSettings(token_budget=160, trials=6, teacher_examples=9, workers=2)
+    artifact = compile_task(
+        toy_task(),
+        teacher=teacher,
+        student=slow_toy_evaluator(0.05).student,
+        settings=settings,
+        run_dir=tmp_path / "run",
+        embedder=TfidfEmbedder(),
+        open_worker_evaluator=partial(slow_toy_evaluator, 0.05),
+    )
+    assert sorted(t.number for t in artifact.search.trials) == sorted(
+        {t.number for t in artifact.search.trials}
+    )
+    assert len(artifact.search.trials) == 6
+    assert "2 workers" in artifact.search.sampler
