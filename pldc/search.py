@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import optuna
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 
 from pldc.calibration import CalibrationMethod
 from pldc.data import Example, round_robin_sample
@@ -191,14 +193,22 @@ def open_study(
     """The study at `storage` (created if new), with this worker's own sampler seed."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     pareto = settings.objective == "pareto"
-    return optuna.create_study(
-        directions=["maximize", "minimize"] if pareto else ["maximize"],
-        sampler=_sampler(settings, index),
-        pruner=_pruner(settings, dev_size),
-        storage=_storage(storage),
-        study_name=study_name,
-        load_if_exists=True,
-    )
+    try:
+        return optuna.create_study(
+            directions=["maximize", "minimize"] if pareto else ["maximize"],
+            sampler=_sampler(settings, index),
+            pruner=_pruner(settings, dev_size),
+            storage=_storage(storage),
+            study_name=study_name,
+            load_if_exists=True,
+        )
+    except (ImportError, ValueError, SQLAlchemyError) as exc:
+        raise SettingsError(
+            f"--storage {storage}: cannot open the study there ({type(exc).__name__}: {exc}); "
+            "give an Optuna storage URL such as sqlite:///study.db or "
+            "postgresql://user@host/db, with that database's driver installed.",
+            "storage",
+        ) from None
 
 
 def run_trials(
@@ -434,7 +444,9 @@ def _storage(url: str | None) -> optuna.storages.BaseStorage | None:
         return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
     # Shared databases: a worker that dies leaves its trial RUNNING; heartbeats let the others
     # fail it and take its slot.
-    return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(url, heartbeat_interval=30, grace_period=120)
 
 
 def _slice_sizes(fractions: Sequence[float], total: int) -> list[int]:

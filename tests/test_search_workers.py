@@ -76,3 +76,22 @@ def test_compile_with_two_workers_records_exactly_the_trials_asked_for(tmp_path,
     )
     assert len(artifact.search.trials) == 6
     assert "2 workers" in artifact.search.sampler
+
+
+def test_a_storage_url_that_cannot_be_opened_is_named_with_the_fix(tmp_path):
+    import pytest
+
+    from pldc import SettingsError
+
+    task = toy_task()
+    data = load_task_data(task, "toy")
+    settings = SearchSettings(token_budget=400, trials=2)
+    with pytest.raises(SettingsError, match=r"--storage nosuchdb://x: .*postgresql://"):
+        search_rules(
+            task.schema,
+            _pool(),
+            slow_toy_evaluator(0.0),
+            data.dev,
+            settings,
+            storage="nosuchdb://x",
+        )
