@@ -94,6 +94,20 @@ class CompileSettings:
                 f"cluster_eps = {self.cluster_eps} is no cosine distance; use a value in (0, 2).",
                 "cluster_eps",
             )
+        self.search_settings()  # refuse contradicting search settings before any model runs
+
+    def search_settings(self) -> SearchSettings:
+        return SearchSettings(
+            token_budget=self.token_budget,
+            trials=self.trials,
+            seed=self.seed,
+            calibration=self.calibration,
+            pruner=self.pruner,
+            dev_slices=self.dev_slices,
+            objective=self.objective,
+            workers=self.workers,
+            sampler=self.sampler,
+        )
 
 
 _SETTING_MINIMUMS = {
@@ -120,10 +134,10 @@ def stored_evaluator_in(run_dir: Path, student: Backend, schema: TaskSchema) -> 
 
 
 def reopened_evaluator_in(
-    run_dir: Path, student: ModelIdentity, schema: TaskSchema, api_base: str | None = None
+    run_dir: Path, student: ModelIdentity, schema: TaskSchema
 ) -> StudentEvaluator:
     """A search worker's evaluator: the recorded student, reopened in the worker's process."""
-    backend = open_recorded_model(student, api_base=api_base)
+    backend = open_recorded_model(student)
     return stored_evaluator_in(run_dir, backend, schema)
 
 
@@ -218,17 +232,7 @@ def compile_task(
             ),
         )
 
-    search_settings = SearchSettings(
-        token_budget=settings.token_budget,
-        trials=settings.trials,
-        seed=settings.seed,
-        calibration=settings.calibration,
-        pruner=settings.pruner,
-        dev_slices=settings.dev_slices,
-        objective=settings.objective,
-        workers=settings.workers,
-        sampler=settings.sampler,
-    )
+    search_settings = settings.search_settings()
     study_name = content_key(
         "search",
         [r.model_dump() for r in [*pinned, *pool]],

@@ -52,6 +52,14 @@ class SearchSettings:
     """Processes running trials against the one study; more than one needs shared storage."""
     sampler: SamplerName = "tpe"
 
+    def __post_init__(self) -> None:
+        if self.objective == "pareto" and self.pruner != "none":
+            raise SettingsError(
+                f'objective = "pareto" cannot prune trials (pruner = "{self.pruner}"); Optuna '
+                'prunes single-objective studies only. Use pruner = "none" with it.',
+                "pruner",
+            )
+
 
 class TrialRecord(BaseModel):
     number: int
@@ -388,12 +396,6 @@ def _check_settings(
     storage: str | None,
     open_worker_evaluator: Callable[[], StudentEvaluator] | None,
 ) -> None:
-    if settings.objective == "pareto" and settings.pruner != "none":
-        raise SettingsError(
-            f'objective = "pareto" cannot prune trials (pruner = "{settings.pruner}"); Optuna '
-            'prunes single-objective studies only. Use pruner = "none" with it.',
-            "pruner",
-        )
     if settings.workers > 1 and (storage is None or open_worker_evaluator is None):
         raise SettingsError(
             f"workers = {settings.workers} needs a storage URL the workers share and a student "

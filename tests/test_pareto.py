@@ -100,6 +100,8 @@ def test_an_artifact_without_a_front_says_how_to_get_one(tmp_path, teacher, stud
 
 def test_pareto_with_a_pruner_is_refused_naming_the_setting(tmp_path, teacher, student):
     preset = Path(__file__).resolve().parent.parent / "optimizers" / "pareto.toml"
-    settings = settings_with({**load_preset(preset), "pruner": "median"})
     with pytest.raises(SettingsError, match="pruner"):
-        compile_toy(tmp_path, teacher, student, settings)
+        compile_toy(
+            tmp_path, teacher, student, settings_with({**load_preset(preset), "pruner": "median"})
+        )
+    assert not teacher.calls  # refused before any model time is spent
