@@ -71,6 +71,26 @@ def test_cached_prefix_scores_match_a_fresh_model_within_tolerance(student):
         assert cached[label] == pytest.approx(fresh[label], abs=0.05)
 
 
+def test_prefix_reuse_evaluates_only_the_new_tokens_and_scores_alike(student):
+    first, second = review("Great value, would buy again."), review("It broke after a day.")
+    student.score(first, SENTIMENT)
+    before = student.tokens_evaluated
+    reused = student.score(second, SENTIMENT)
+    with_reuse = student.tokens_evaluated - before
+    student.reuse_prefix = False
+    try:
+        student.score(first, SENTIMENT)
+        before = student.tokens_evaluated
+        fresh = student.score(second, SENTIMENT)
+        without_reuse = student.tokens_evaluated - before
+    finally:
+        student.reuse_prefix = True
+    prompt = len(student.chat_prompt_tokens(second))
+    assert without_reuse >= prompt > with_reuse
+    for label in SENTIMENT:
+        assert reused[label] == pytest.approx(fresh[label], abs=0.05)
+
+
 def test_multi_token_labels_are_scored_over_all_their_tokens(student):
     assert len(student._tokens_of_label("escalate")) == 2  # "escal" + "ate" for Qwen
     messages = review("Escalate this to a manager.")

@@ -60,6 +60,9 @@ class LlamaCppBackend(Backend):
         self._label_tokens: dict[str, list[int]] = {}
         self.tokens_evaluated = 0
         """Tokens run through the model by `score`, after KV-prefix reuse (for benchmarks)."""
+        self.reuse_prefix = True
+        """False evaluates every scored prompt from an empty cache: the naive baseline of
+        scripts/search_benchmark.py."""
         self.identity = ModelIdentity(
             kind="local",
             name=name,
@@ -119,7 +122,7 @@ class LlamaCppBackend(Backend):
         cached = self._llm.input_ids[: self._llm.n_tokens]
         shared = 0
         for cached_token, token in zip(cached, tokens, strict=False):
-            if cached_token != token:
+            if cached_token != token or not self.reuse_prefix:
                 break
             shared += 1
         # The last prompt token is always re-evaluated: its logits are the ones we need.
