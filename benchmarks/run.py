@@ -1,0 +1,246 @@
+"""PLD against zero-shot, few-shot, chain of thought and DSPy's optimizers, on one task.
+
+    python benchmarks/run.py signatures/expense_claims.py --test 60
+
+Every row uses the same student, teacher, token budget, seed, training examples (the
+`--train` examples PLD's teacher sees), dev split (what optimizers select on) and test slice
+(`--test` examples of the test split, drawn once with the seed). Each finished row is written
+at once to `benchmarks/results/<task>.json`, and a rerun skips it, so a killed run resumes at
+its first unfinished row (a row's own work restarts, except PLD's compile, which resumes from
+its run directory). The Markdown table is rewritten beside the JSON after every row.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import argparse
+import json
+import logging
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import dspy
+from rich.console import Console
+from rows import ROWS, Bench, CountingBackend
+
+from pldc.backends import open_model
+from pldc.data import load_task_data
+from pldc.evaluate import score_predictions
+from pldc.extract import select_teacher_examples
+from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pldc.progress import RichProgress
+from pldc.taskfile import load_task_file
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+ACCURACY_TASKS = {"logiqa"}  # multiple choice: the paper and the literature report accuracy
+# Published in Badhe & Shah (arXiv 2602.21103): Gemma-3 4B student, frontier teacher.
+PAPER = {
+    "stereoset": "student zero-shot 0.57 → PLD 0.90 Macro-F1",
+    "contract_nli": "student zero-shot 0.67 → PLD 0.83 Macro-F1",
+}
+UNPARSED = "<no label>"
+
+console = Console()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task_file")
+    parser.add_argument(
+        "--test", type=int, default=60, help="test examples, the same for every row"
+    )
+    parser.add_argument("--dev", type=int, default=40, help="dev examples optimizers select on")
+    parser.add_argument("--train", type=int, default=24, help="training examples compilers see")
+    parser.add_argument("--budget", type=int, default=512, help="system-prompt token budget")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--teacher", default=DEFAULT_TEACHER)
+    parser.add_argument("--student", default=DEFAULT_STUDENT)
+    parser.add_argument("--rows", help="comma-separated row names (default: all, in order)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and table")
+    args = parser.parse_args()
+
+    task_path = Path(args.task_file)
+    task = load_task_file(task_path)
+    data = load_task_data(task, str(task_path), task_path.parent)
+    rng = random.Random(args.seed)
+    config = {
+        "task": task.display_name,
+        "task_file": str(task_path),
+        "teacher": args.teacher,
+        "student": args.student,
+        "budget": args.budget,
+        "seed": args.seed,
+        "train": min(args.train, len(data.train)),
+        "dev": len(data.dev),
+        "test": min(args.test, len(data.test)),
+        "data_fingerprint": data.fingerprint(),
+    }
+    out = args.out / f"{task.display_name}.json"
+    results = _load_results(out, config)
+    wanted = args.rows.split(",") if args.rows else list(ROWS)
+    unknown = [name for name in wanted if name not in ROWS]
+    if unknown:
+        sys.exit(f"unknown rows {unknown}; choose from {list(ROWS)}")
+    todo = [name for name in wanted if name not in results["rows"]]
+    if not todo:
+        console.print(f"every row is done: {out}")
+        _write_markdown(out, results)
+        return
+
+    progress = RichProgress(console)
+    bench = Bench(
+        task=task,
+        task_path=task_path,
+        train=select_teacher_examples(data.train, config["train"], args.seed),
+        dev=list(data.dev),
+        test=sorted(rng.sample(list(data.test), config["test"]), key=lambda ex: ex.id),
+        teacher=CountingBackend(open_model(args.teacher, progress=progress)),
+        student=CountingBackend(open_model(args.student, progress=progress)),
+        budget=args.budget,
+        seed=args.seed,
+        run_dir=ROOT / ".pldc" / "benchmarks" / task.display_name,
+    )
+    dspy.configure(lm=None)
+    for noisy in ("dspy", "gepa", "optuna"):  # rich progress reports instead
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in todo:
+        console.rule(f"{task.display_name}: {name}")
+        results["rows"][name] = _run_row(name, bench, progress)
+        _save(out, results)
+        _write_markdown(out, results)
+        row = results["rows"][name]
+        console.print(f"{name}: {_metric_name(results)} {row[_metric_key(results)]:.3f}")
+    console.print(f"wrote {out} and {out.with_suffix('.md')}")
+
+
+def _run_row(name: str, b: Bench, progress: RichProgress) -> dict:
+    teacher_before, student_before = b.teacher.snapshot(), b.student.snapshot()
+    started = time.perf_counter()
+    with progress.stage(f"{name}: compile", total=None):
+        compiled = ROWS[name](b)
+    compile_seconds = time.perf_counter() - started
+    teacher_after, student_after = b.teacher.snapshot(), b.student.snapshot()
+
+    predicted, latencies = [], []
+    with progress.stage(f"{name}: test", total=len(b.test)) as stage:
+        for example in b.test:
+            began = time.perf_counter()
+            label = compiled.predict(example.inputs)
+            latencies.append(time.perf_counter() - began)
+            predicted.append(label or UNPARSED)
+            stage.advance()
+    scores = score_predictions([ex.label for ex in b.test], predicted, b.schema.labels)
+    return {
+        "answered_by": compiled.answered_by,
+        "decoding": compiled.decoding,
+        "notes": compiled.notes,
+        "test_macro_f1": scores.macro_f1,
+        "test_accuracy": scores.accuracy,
+        "unparsed": predicted.count(UNPARSED),
+        "prompt_tokens": compiled.prompt_tokens,
+        "compile_teacher": _usage(teacher_before, teacher_after),
+        "compile_student": _usage(student_before, student_after),
+        "compile_seconds": round(compile_seconds, 1),
+        "latency_median_seconds": round(statistics.median(latencies), 3),
+        "per_class_f1": scores.per_class_f1,
+        "confusion": scores.confusion,
+    }
+
+
+def _usage(before: tuple[int, int, int], after: tuple[int, int, int]) -> dict[str, int]:
+    calls, prompt, completion = (a - b for a, b in zip(after, before, strict=True))
+    return {"calls": calls, "prompt_tokens": prompt, "completion_tokens": completion}
+
+
+def _load_results(path: Path, config: dict) -> dict:
+    if path.exists():
+        stored = json.loads(path.read_text())
+        if stored.get("config") == config:
+            return stored
+        console.print(f"[yellow]{path} was made with other settings; starting it afresh[/]")
+    return {"config": config, "machine": _machine(), "rows": {}}
+
+
+def _machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
+
+
+def _save(path: Path, results: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(results, indent=2) + "\n")
+    partial.replace(path)
+
+
+def _metric_key(results: dict) -> str:
+    return "test_accuracy" if results["config"]["task"] in ACCURACY_TASKS else "test_macro_f1"
+
+
+def _metric_name(results: dict) -> str:
+    return "accuracy" if _metric_key(results) == "test_accuracy" else "Macro-F1"
+
+
+def _command(config: dict) -> str:
+    """The command that reproduces these results (defaults left out)."""
+    command = f"python benchmarks/run.py {config['task_file']} --test {config['test']}"
+    defaults = {"train": 24, "budget": 512, "seed": 0}
+    defaults.update(teacher=DEFAULT_TEACHER, student=DEFAULT_STUDENT)
+    for name, default in defaults.items():
+        if config[name] != default:
+            command += f" --{name} {config[name]}"
+    return command
+
+
+def _write_markdown(path: Path, results: dict) -> None:
+    config, rows = results["config"], results["rows"]
+    key = _metric_key(results)
+    cot = rows.get("student chain of thought")
+    lines = [
+        f"# Benchmark: {config['task']}",
+        "",
+        f"`{_command(config)}` on "
+        f"{results['machine']}. Teacher {config['teacher']}, student {config['student']}, "
+        f"budget {config['budget']} tokens, seed {config['seed']}. Every row: the same "
+        f"{config['train']} training examples, {config['dev']} dev examples to select on, and "
+        f"the same test slice of **{config['test']} examples**.",
+        "",
+    ]
+    if config["task"] in PAPER:
+        lines += [
+            f"The paper's published figures, for comparison (Gemma-3 4B student, frontier "
+            f"teacher, the paper's own splits): {PAPER[config['task']]}.",
+            "",
+        ]
+    lines += [
+        f"| row | answers | test {_metric_name(results)} | prompt tokens | teacher calls / tokens "
+        "| student calls / tokens | compile time (s) | median latency (s) | latency vs student "
+        "CoT | no label | notes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, row in rows.items():
+        teacher, student = row["compile_teacher"], row["compile_student"]
+        ratio = (
+            f"{row['latency_median_seconds'] / cot['latency_median_seconds']:.2f}×"
+            if cot and cot["latency_median_seconds"] > 0
+            else "—"
+        )
+        lines.append(
+            f"| {name} | {row['answered_by']} | {row[key]:.3f} | {row['prompt_tokens']} | "
+            f"{teacher['calls']} / {teacher['prompt_tokens'] + teacher['completion_tokens']} | "
+            f"{student['calls']} / {student['prompt_tokens'] + student['completion_tokens']} | "
+            f"{row['compile_seconds']} | {row['latency_median_seconds']} | {ratio} | "
+            f"{row['unparsed']} | {row['decoding']}; {'; '.join(row['notes'])} |"
+        )
+    path.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
