@@ -81,7 +81,7 @@ def main() -> None:
         "train": min(args.train, len(data.train)),
         "dev": len(data.dev),
         "test": min(args.test, len(data.test)),
-        "data_fingerprint": data.fingerprint(),
+        "data_fingerprint": data.fingerprint,
     }
     out = args.out / f"{task.display_name}.json"
     results = _load_results(out, config)
