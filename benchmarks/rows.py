@@ -272,6 +272,18 @@ def teacher_cot(b: Bench) -> Compiled:
     return _program_row(b, program, b.teacher, lm, ["dspy.ChainOfThought"])
 
 
+def _optimized(b: Bench, optimizer, student_lm: dspy.LM, notes: list[str], **options) -> Compiled:
+    """A DSPy optimizer's program for the student: learns from train, selects on dev."""
+    with dspy.context(lm=student_lm):
+        program = optimizer.compile(
+            dspy.Predict(b.task.signature),
+            trainset=_examples(b, b.train),
+            valset=_examples(b, b.dev),
+            **options,
+        )
+    return _program_row(b, program, b.student, student_lm, notes)
+
+
 def _mipro(b: Bench, demos: int) -> Compiled:
     student_lm, teacher_lm = dspy_lm(b.student, 64), dspy_lm(b.teacher, 512)
     optimizer = dspy.MIPROv2(
@@ -285,15 +297,8 @@ def _mipro(b: Bench, demos: int) -> Compiled:
         num_threads=1,
         seed=b.seed,
     )
-    with dspy.context(lm=student_lm):
-        program = optimizer.compile(
-            dspy.Predict(b.task.signature),
-            trainset=_examples(b, b.train),
-            valset=_examples(b, b.dev),
-            requires_permission_to_run=False,
-        )
     notes = [f"auto=light, {demos} bootstrapped + {demos} labelled demos at most"]
-    return _program_row(b, program, b.student, student_lm, notes)
+    return _optimized(b, optimizer, student_lm, notes, requires_permission_to_run=False)
 
 
 def mipro_instructions(b: Bench) -> Compiled:
@@ -336,14 +341,8 @@ def infer_rules(b: Bench) -> Compiled:
         max_bootstrapped_demos=0,
         max_labeled_demos=0,
     )
-    with dspy.context(lm=student_lm):
-        program = optimizer.compile(
-            dspy.Predict(b.task.signature),
-            trainset=_examples(b, b.train),
-            valset=_examples(b, b.dev),
-        )
     notes = [f"{INFER_RULES_CANDIDATES} rule sets from the teacher, no demos, chosen on dev"]
-    return _program_row(b, program, b.student, student_lm, notes)
+    return _optimized(b, optimizer, student_lm, notes)
 
 
 GEPA_METRIC_CALLS = 150
@@ -370,14 +369,8 @@ def gepa(b: Bench) -> Compiled:
         num_threads=1,
         seed=b.seed,
     )
-    with dspy.context(lm=student_lm):
-        program = optimizer.compile(
-            dspy.Predict(b.task.signature),
-            trainset=_examples(b, b.train),
-            valset=_examples(b, b.dev),
-        )
     notes = [f"max_metric_calls={GEPA_METRIC_CALLS}, teacher reflects"]
-    return _program_row(b, program, b.student, student_lm, notes)
+    return _optimized(b, optimizer, student_lm, notes)
 
 
 def _message_tokens(model: Backend, messages: Sequence[Mapping[str, str]]) -> int:
