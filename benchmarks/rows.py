@@ -385,10 +385,10 @@ ROWS: dict[str, Callable[[Bench], Compiled]] = {
     "student zero-shot (dspy.Predict)": student_predict,
     "student chain of thought": student_cot,
     "teacher zero-shot": teacher_zero_shot,
-    "DSPy MIPROv2, 0 demos": mipro_instructions,
+    "DSPy MIPROv2 (0 demos)": mipro_instructions,
     "DSPy COPRO": copro,
     "DSPy InferRules": infer_rules,
     "DSPy GEPA": gepa,
-    "DSPy MIPROv2, with demos": mipro_with_demos,
+    "DSPy MIPROv2 (with demos)": mipro_with_demos,
     "teacher chain of thought": teacher_cot,
 }

@@ -239,6 +239,13 @@ def _write_markdown(path: Path, results: dict) -> None:
             f"{row['compile_seconds']} | {row['latency_median_seconds']} | {ratio} | "
             f"{row['unparsed']} | {row['decoding']}; {'; '.join(row['notes'])} |"
         )
+    lines += [
+        "",
+        "Prompt tokens: what the model is sent for an example, less the example's own input "
+        "text, under the answering model's tokenizer. pldc's scaffold holds its system prompt "
+        "to the budget; DSPy's prompts are not held to it. Compile calls and tokens are counted "
+        "per model; latency is per test example, with the model already loaded.",
+    ]
     path.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
