@@ -17,10 +17,16 @@ import dspy
 from pldc.backends import Backend
 from pldc.backends.dspy_engine import BackendEngine
 from pldc.calibration import decide, fit_calibration
-from pldc.compiler import CompileSettings, compile_task
+from pldc.compiler import compile_task
 from pldc.data import Example, round_robin_sample
 from pldc.presets import load_preset, settings_with
-from pldc.render import Message, render_answer_format, render_messages, render_user_template
+from pldc.render import (
+    Message,
+    render_answer_format,
+    render_messages,
+    render_system_prompt,
+    render_user_template,
+)
 from pldc.runtime import CompiledClassifier
 from pldc.task import Task, TaskSchema
 
@@ -120,12 +126,12 @@ def _scaffold(b: Bench, model: Backend, system_prompt: str, notes: list[str]) ->
 
 
 def student_zero_shot(b: Bench) -> Compiled:
-    system = _system_prompt(b.schema, "")
+    system = render_system_prompt(b.schema, [])
     return _scaffold(b, b.student, system, ["pldc's scaffold with no rules"])
 
 
 def teacher_zero_shot(b: Bench) -> Compiled:
-    system = _system_prompt(b.schema, "")
+    system = render_system_prompt(b.schema, [])
     return _scaffold(b, b.teacher, system, ["pldc's scaffold with no rules"])
 
 
@@ -153,8 +159,9 @@ def _demo_block(demos: Sequence[str]) -> str:
     return "Examples:\n\n" + "\n\n".join(demos) if demos else ""
 
 
-def _system_prompt(schema: TaskSchema, middle: str) -> str:
-    sections = [schema.instruction, middle, render_answer_format(schema.labels)]
+def _system_prompt(schema: TaskSchema, demonstrations: str) -> str:
+    """pldc's scaffold with the demonstrations where its rules would be."""
+    sections = [schema.instruction, demonstrations, render_answer_format(schema.labels)]
     return "\n\n".join(s for s in sections if s)
 
 
@@ -166,7 +173,6 @@ def pld(b: Bench) -> Compiled:
     settings = settings_with(
         {**load_preset(preset), "token_budget": b.budget, "seed": b.seed}, source=str(preset)
     )
-    assert isinstance(settings, CompileSettings)
     artifact = compile_task(
         b.task,
         teacher=b.teacher,
