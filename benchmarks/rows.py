@@ -16,9 +16,10 @@ import dspy
 
 from pldc.backends import Backend
 from pldc.backends.dspy_engine import BackendEngine
-from pldc.calibration import decide, fit_calibration
+from pldc.calibration import decide
 from pldc.compiler import compile_task
 from pldc.data import Example, round_robin_sample
+from pldc.evaluate import StudentEvaluator
 from pldc.presets import load_preset, settings_with
 from pldc.render import (
     Message,
@@ -103,10 +104,8 @@ def _scaffold(b: Bench, model: Backend, system_prompt: str, notes: list[str]) ->
     """A system prompt scored by label log-likelihood, calibrated on dev as pldc does."""
     template = render_user_template(b.schema)
     labels = b.schema.labels
-    rows = [
-        model.score(render_messages(system_prompt, template, ex.inputs), labels) for ex in b.dev
-    ]
-    calibration = fit_calibration("batch", rows, labels)
+    evaluator = StudentEvaluator(model, b.schema, template, remember=False)
+    _, calibration = evaluator.calibrated("batch", system_prompt, b.dev)
 
     def predict(inputs: Mapping[str, str]) -> str:
         return decide(

@@ -47,6 +47,13 @@ PAPER = {
     "contract_nli": "student zero-shot 0.67 → PLD 0.83 Macro-F1",
 }
 UNPARSED = "<no label>"
+DEFAULTS = {
+    "train": 24,
+    "budget": 512,
+    "seed": 0,
+    "teacher": DEFAULT_TEACHER,
+    "student": DEFAULT_STUDENT,
+}
 
 console = Console()
 
@@ -57,12 +64,11 @@ def main() -> None:
     parser.add_argument(
         "--test", type=int, default=60, help="test examples, the same for every row"
     )
-    parser.add_argument("--dev", type=int, default=40, help="dev examples optimizers select on")
-    parser.add_argument("--train", type=int, default=24, help="training examples compilers see")
-    parser.add_argument("--budget", type=int, default=512, help="system-prompt token budget")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--teacher", default=DEFAULT_TEACHER)
-    parser.add_argument("--student", default=DEFAULT_STUDENT)
+    parser.add_argument("--train", type=int, default=DEFAULTS["train"], help="training examples")
+    parser.add_argument("--budget", type=int, default=DEFAULTS["budget"], help="token budget")
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    parser.add_argument("--teacher", default=DEFAULTS["teacher"])
+    parser.add_argument("--student", default=DEFAULTS["student"])
     parser.add_argument("--rows", help="comma-separated row names (default: all, in order)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and table")
     args = parser.parse_args()
@@ -191,9 +197,7 @@ def _metric_name(results: dict) -> str:
 def _command(config: dict) -> str:
     """The command that reproduces these results (defaults left out)."""
     command = f"python benchmarks/run.py {config['task_file']} --test {config['test']}"
-    defaults = {"train": 24, "budget": 512, "seed": 0}
-    defaults.update(teacher=DEFAULT_TEACHER, student=DEFAULT_STUDENT)
-    for name, default in defaults.items():
+    for name, default in DEFAULTS.items():
         if config[name] != default:
             command += f" --{name} {config[name]}"
     return command

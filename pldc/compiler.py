@@ -96,6 +96,16 @@ class CompileSettings:
             )
         self.search_settings()  # refuse contradicting search settings before any model runs
 
+    def resolve_settings(self) -> ResolveSettings:
+        return ResolveSettings(
+            token_budget=self.token_budget,
+            max_rounds=self.resolve_rounds,
+            examples=self.resolve_examples,
+            edits_per_round=self.resolve_edits,
+            seed=self.seed,
+            calibration=self.calibration,
+        )
+
     def search_settings(self) -> SearchSettings:
         return SearchSettings(
             token_budget=self.token_budget,
@@ -199,14 +209,7 @@ def compile_task(
     evaluator = stored_evaluator_in(run_dir, student, schema)
     resolution = None
     if settings.resolve_rounds > 0:
-        resolve_settings = ResolveSettings(
-            token_budget=settings.token_budget,
-            max_rounds=settings.resolve_rounds,
-            examples=settings.resolve_examples,
-            edits_per_round=settings.resolve_edits,
-            seed=settings.seed,
-            calibration=settings.calibration,
-        )
+        resolve_settings = settings.resolve_settings()
         pool, resolution = _stored_stage(
             stages,
             (
