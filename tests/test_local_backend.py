@@ -62,13 +62,23 @@ def test_scoring_picks_the_obvious_label(student):
     assert max(hated, key=hated.get) == "negative"
 
 
-def test_cached_prefix_scores_match_a_fresh_model_within_tolerance(student):
+def test_cached_prefix_scores_equal_a_fresh_model_exactly(student):
     first, second = review("Great value, would buy again."), review("It broke after a day.")
     student.score(first, SENTIMENT)
     cached = student.score(second, SENTIMENT)  # the system prompt is reused from the KV cache
     fresh = open_model(DEFAULT_STUDENT).score(second, SENTIMENT)
-    for label in SENTIMENT:
-        assert cached[label] == pytest.approx(fresh[label], abs=0.05)
+    assert cached == fresh  # block-aligned evaluation: no batch-size rounding drift
+
+
+def test_scores_after_generation_equal_scores_from_a_cold_cache(student):
+    messages = review("It broke after a day.")
+    student.reuse_prefix = False
+    try:
+        cold = student.score(messages, SENTIMENT)
+    finally:
+        student.reuse_prefix = True
+    student.generate(messages, max_tokens=4)  # leaves its own, differently batched, cache
+    assert student.score(messages, SENTIMENT) == cold
 
 
 def test_prefix_reuse_evaluates_only_the_new_tokens_and_scores_alike(student):
@@ -87,16 +97,15 @@ def test_prefix_reuse_evaluates_only_the_new_tokens_and_scores_alike(student):
         student.reuse_prefix = True
     prompt = len(student.chat_prompt_tokens(second))
     assert without_reuse >= prompt > with_reuse
-    for label in SENTIMENT:
-        assert reused[label] == pytest.approx(fresh[label], abs=0.05)
+    assert reused == fresh
 
 
 def test_multi_token_labels_are_scored_over_all_their_tokens(student):
     assert len(student._tokens_of_label("escalate")) == 2  # "escal" + "ate" for Qwen
     messages = review("Escalate this to a manager.")
     scores = student.score(messages, ("escal", "escalate", "escalzzq"))
-    # The continuation's log-probability is added (within the cache tolerance) ...
-    assert scores["escalate"] <= scores["escal"] + 0.2
+    # The continuation's log-probability is added to the shared first token's ...
+    assert scores["escalate"] <= scores["escal"]
     # ... and an implausible continuation of the same first token is heavily penalised.
     assert scores["escalzzq"] < scores["escalate"] - 5
 

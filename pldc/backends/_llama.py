@@ -4,6 +4,12 @@ Label scoring reads raw logits: the chat prompt is evaluated once, reusing whate
 it is still in the KV cache (the system prompt, when examples are scored one after another),
 then each label's tokens are scored and rolled back. `logits_all` and echo logprobs are not
 used: they are slow or wrong.
+
+llama.cpp's CPU kernels round differently for different batch sizes, so the same prompt split
+into different batches gives logits that differ by up to ~0.3. Scored prompts are therefore
+evaluated in blocks at fixed positions (multiples of `EVAL_BLOCK`), and prefix reuse stops at a
+block boundary: every position is computed in the same batch whatever was cached before, and a
+cached score equals a cold one exactly. Search and deployment see the same numbers.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from pldc.errors import ModelError
 from pldc.models import resolve_gguf
 from pldc.progress import NullProgress, Progress
 from pldc.render import Message
+
+EVAL_BLOCK = 32
+"""Tokens per evaluation batch for scored prompts (docs/eval-blocks.md measures the drift)."""
 
 
 class LlamaCppBackend(Backend):
@@ -58,11 +67,16 @@ class LlamaCppBackend(Backend):
             add_generation_prompt=True,
         )
         self._label_tokens: dict[str, list[int]] = {}
+        self._scored_prompt: list[int] = []
+        """The prompt whose KV `score` left in the cache, block-aligned; `generate` clears it."""
         self.tokens_evaluated = 0
         """Tokens run through the model by `score`, after KV-prefix reuse (for benchmarks)."""
         self.reuse_prefix = True
         """False evaluates every scored prompt from an empty cache: the naive baseline of
         scripts/search_benchmark.py."""
+        self.eval_block = EVAL_BLOCK
+        """0 evaluates the uncached tail in one batch, the drifting way scripts/eval_blocks.py
+        compares against."""
         self.identity = ModelIdentity(
             kind="local",
             name=name,
@@ -91,6 +105,7 @@ class LlamaCppBackend(Backend):
     def generate(self, messages: Sequence[Message], *, max_tokens: int = 256) -> str:
         prompt = self.chat_prompt_tokens(messages)
         self._check_context(len(prompt) + max_tokens)
+        self._scored_prompt = []  # generation batches differently; its cache is not reused
         completion = self._llm.create_completion(
             prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, seed=0
         )
@@ -119,16 +134,22 @@ class LlamaCppBackend(Backend):
         self._llm.close()
 
     def _eval_reusing_prefix(self, tokens: list[int]) -> np.ndarray:
-        cached = self._llm.input_ids[: self._llm.n_tokens]
         shared = 0
-        for cached_token, token in zip(cached, tokens, strict=False):
-            if cached_token != token or not self.reuse_prefix:
-                break
-            shared += 1
+        if self.reuse_prefix:
+            for cached_token, token in zip(self._scored_prompt, tokens, strict=False):
+                if cached_token != token:
+                    break
+                shared += 1
         # The last prompt token is always re-evaluated: its logits are the ones we need.
-        self._llm.n_tokens = min(shared, len(tokens) - 1)
-        self.tokens_evaluated += len(tokens) - self._llm.n_tokens
-        self._llm.eval(tokens[self._llm.n_tokens :])
+        start = min(shared, len(tokens) - 1)
+        block = self.eval_block or len(tokens)
+        if self.eval_block:
+            start = start // block * block
+        self._llm.n_tokens = start
+        self.tokens_evaluated += len(tokens) - start
+        for block_start in range(start, len(tokens), block):
+            self._llm.eval(tokens[block_start : block_start + block])
+        self._scored_prompt = list(tokens)
         return self._last_logits()
 
     def _last_logits(self) -> np.ndarray:
