@@ -1,4 +1,4 @@
-"""Pareto search with two worker processes, each running the real local student."""
+"""Searches against the real local student: naive versus optimized, and two Pareto workers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 from pldc.backends import open_model
 from pldc.compiler import reopened_evaluator_in, stored_evaluator_in
 from pldc.data import load_task_data
+from pldc.evaluate import StudentEvaluator
 from pldc.models import DEFAULT_STUDENT
+from pldc.render import render_user_template
 from pldc.rulepool import Rule
 from pldc.search import SearchSettings, search_rules
 
@@ -21,7 +23,9 @@ SIGNATURES = Path(__file__).resolve().parent.parent / "signatures"
 TRIALS = 4
 
 
-def test_two_real_student_workers_build_one_pareto_front(tmp_path):
+@pytest.fixture(scope="module")
+def claims_slice():
+    """The demo task on 60 claims (12 dev), with the generator's true rules as the pool."""
     sys.path.insert(0, str(SIGNATURES))
     from expense_claims import ExpenseClaimReview, true_rules
     from expense_claims_data import generate_claims
@@ -33,13 +37,41 @@ def test_two_real_student_workers_build_one_pareto_front(tmp_path):
         data=generate_claims(n=60, seed=7),
         splits=pldc.Splits(train=0.6, dev=0.2, test=0.2, seed=0),
     )
-    schema = task.schema
-    dev = load_task_data(task, "slice").dev
     pool = [
         Rule(id=f"true-{i}", text=text, labels=[], source_example_ids=[], support=0)
         for i, text in enumerate(true_rules, start=1)
     ]
-    student = open_model(DEFAULT_STUDENT)
+    return task.schema, load_task_data(task, "slice").dev, pool
+
+
+@pytest.fixture(scope="module")
+def student():
+    return open_model(DEFAULT_STUDENT)
+
+
+def test_optimized_search_takes_the_naive_searchs_path_with_fewer_tokens(claims_slice, student):
+    schema, dev, pool = claims_slice
+    settings = SearchSettings(token_budget=300, trials=3)
+    runs = {}
+    for optimized in (False, True):
+        student.reuse_prefix = optimized
+        evaluator = StudentEvaluator(
+            student, schema, render_user_template(schema), remember=optimized
+        )
+        before = student.tokens_evaluated
+        result = search_rules(schema, pool, evaluator, dev, settings)
+        runs[optimized] = (result, student.tokens_evaluated - before)
+    student.reuse_prefix = True
+    (naive, naive_tokens), (optimized, optimized_tokens) = runs[False], runs[True]
+    # Cached and cold scores are equal, so the sampler sees the same numbers and makes the
+    # same choices: the same trials, scores and best prompt, for a fraction of the tokens.
+    assert [t.model_dump() for t in optimized.trials] == [t.model_dump() for t in naive.trials]
+    assert optimized.system_prompt == naive.system_prompt
+    assert optimized_tokens * 2 < naive_tokens
+
+
+def test_two_real_student_workers_build_one_pareto_front(tmp_path, claims_slice, student):
+    schema, dev, pool = claims_slice
     settings = SearchSettings(token_budget=300, trials=TRIALS, objective="pareto", workers=2)
     result = search_rules(
         schema,
