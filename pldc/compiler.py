@@ -26,7 +26,7 @@ from pldc.calibration import CalibrationMethod
 from pldc.data import TaskData, load_task_data
 from pldc.embed import Embedder, StoredEmbedder, open_embedder
 from pldc.errors import SettingsError
-from pldc.evaluate import StudentEvaluator
+from pldc.evaluate import StudentEvaluator, scorer_key
 from pldc.evidence import leave_one_out
 from pldc.extract import StoredTeacher, extract_rules, select_teacher_examples
 from pldc.progress import NullProgress, Progress
@@ -216,7 +216,7 @@ def compile_task(
                 "resolution",
                 [r.model_dump() for r in pool],
                 teacher.identity.model_dump(),
-                student.identity.model_dump(),
+                scorer_key(student.identity),
                 data.fingerprint,
                 asdict(resolve_settings),
                 user_template,
@@ -239,7 +239,7 @@ def compile_task(
     study_name = content_key(
         "search",
         [r.model_dump() for r in [*pinned, *pool]],
-        student.identity.model_dump(),
+        scorer_key(student.identity),
         data.fingerprint,
         asdict(replace(search_settings, workers=1)),  # more workers resume the same study
         user_template,

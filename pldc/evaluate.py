@@ -7,13 +7,22 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 from sklearn.metrics import confusion_matrix, f1_score
 
-from pldc.backends.base import Backend
+from pldc.backends.base import Backend, ModelIdentity
 from pldc.calibration import Calibration, CalibrationMethod, decide, fit_calibration
 from pldc.data import Example
 from pldc.progress import StageProgress
 from pldc.render import render_messages
 from pldc.store import JsonlStore, content_key
 from pldc.task import TaskSchema
+
+SCORING_REVISION = 2
+"""Raised when a student's scores for the same messages change, so stored scores, studies and
+stages computed from the old ones are not reused. 2: block-aligned llama.cpp evaluation."""
+
+
+def scorer_key(student: ModelIdentity) -> dict:
+    """The student's identity as it enters cache keys: the model and how its scores are made."""
+    return {**student.model_dump(), "scoring_revision": SCORING_REVISION}
 
 
 class Scores(BaseModel):
@@ -71,7 +80,7 @@ class StudentEvaluator:
         self.remember = remember
         """False scores every example every time: the naive baseline of the search benchmark."""
         self.student_calls = 0
-        self._identity = student.identity.model_dump()
+        self._identity = scorer_key(student.identity)
         self._label_scores: dict[str, dict[str, float]] = {}
 
     def label_scores(
