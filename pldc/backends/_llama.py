@@ -6,7 +6,7 @@ then each label's tokens are scored and rolled back. `logits_all` and echo logpr
 used: they are slow or wrong.
 
 llama.cpp's CPU kernels round differently for different batch sizes, so the same prompt split
-into different batches gives logits that differ by up to ~0.3. Scored prompts are therefore
+into different batches gives slightly different logits (docs/eval-blocks.md). Scored prompts are
 evaluated in blocks at fixed positions (multiples of `EVAL_BLOCK`), and prefix reuse stops at a
 block boundary: every position is computed in the same batch whatever was cached before, and a
 cached score equals a cold one exactly. Search and deployment see the same numbers.
