@@ -178,6 +178,7 @@ def search_rules(
             )
             for index in range(1, settings.workers)
         ]
+        evaluator.student.share_cpu(settings.workers)
         for process in workers:
             process.start()
         try:
@@ -185,6 +186,7 @@ def search_rules(
         finally:
             for process in workers:
                 process.join()
+            evaluator.student.share_cpu(1)
         failed = [p.exitcode for p in workers if p.exitcode != 0]
         if failed:
             raise PLDError(
@@ -327,6 +329,7 @@ def _worker(
     """One extra search process: its own student and sampler seed, the shared study."""
     study = open_study(settings, storage, study_name, len(dev), index)
     evaluator = open_evaluator()
+    evaluator.student.share_cpu(settings.workers)
     objective = _Objective(schema, pool, pinned, evaluator, dev, settings, NullProgress(), index)
     run_trials(study, objective, settings.trials)
 

@@ -81,6 +81,19 @@ def test_scores_after_generation_equal_scores_from_a_cold_cache(student):
     assert student.score(messages, SENTIMENT) == cold
 
 
+def test_a_share_of_the_cores_scores_exactly_as_all_of_them(student):
+    messages = review("Arrived late, but it works.")
+    student.reuse_prefix = False
+    try:
+        full = student.score(messages, SENTIMENT)
+        student.share_cpu(2)  # what each of two search workers runs on
+        shared = student.score(messages, SENTIMENT)
+    finally:
+        student.share_cpu(1)
+        student.reuse_prefix = True
+    assert shared == full
+
+
 def test_prefix_reuse_evaluates_only_the_new_tokens_and_scores_alike(student):
     first, second = review("Great value, would buy again."), review("It broke after a day.")
     student.score(first, SENTIMENT)

@@ -20,6 +20,7 @@ import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
+import llama_cpp
 import numpy as np
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -34,6 +35,9 @@ EVAL_BLOCK = 32
 """Tokens per evaluation batch for scored prompts (docs/eval-blocks.md measures the drift)."""
 
 
+_CORES = min(2, os.cpu_count() or 1)
+
+
 class LlamaCppBackend(Backend):
     def __init__(
         self,
@@ -44,11 +48,13 @@ class LlamaCppBackend(Backend):
         n_ctx: int = 4096,
         n_threads: int | None = None,
     ) -> None:
+        self._threads = n_threads or _CORES
         self._llm = Llama(
             model_path=str(model_path),
             n_ctx=n_ctx,
             n_batch=512,
-            n_threads=n_threads or min(2, os.cpu_count() or 1),
+            n_threads=self._threads,
+            n_threads_batch=self._threads,
             logits_all=False,
             verbose=False,
         )
@@ -132,6 +138,12 @@ class LlamaCppBackend(Backend):
 
     def close(self) -> None:
         self._llm.close()
+
+    def share_cpu(self, processes: int) -> None:
+        # More llama.cpp threads than cores makes them spin-wait on each other: two 2-thread
+        # workers on 2 cores ran a search about 5x slower than one.
+        threads = max(1, self._threads // max(1, processes))
+        llama_cpp.llama_set_n_threads(self._llm.ctx, threads, threads)
 
     def _eval_reusing_prefix(self, tokens: list[int]) -> np.ndarray:
         shared = 0
