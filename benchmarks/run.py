@@ -120,6 +120,8 @@ def main() -> None:
     for name in todo:
         console.rule(f"{task.display_name}: {name}")
         results["rows"][name] = _run_row(name, bench, progress)
+        # Rows keep the runner's order, whichever order they were (re)run in.
+        results["rows"] = {row: results["rows"][row] for row in ROWS if row in results["rows"]}
         _save(out, results)
         _write_markdown(out, results)
         row = results["rows"][name]
