@@ -28,7 +28,12 @@ from pldc.embed import Embedder, StoredEmbedder, open_embedder
 from pldc.errors import SettingsError
 from pldc.evaluate import StudentEvaluator, scorer_key
 from pldc.evidence import leave_one_out
-from pldc.extract import StoredTeacher, extract_rules, select_teacher_examples
+from pldc.extract import (
+    StoredTeacher,
+    extract_rules,
+    nearest_contrasts,
+    select_teacher_examples,
+)
 from pldc.progress import NullProgress, Progress
 from pldc.render import render_system_prompt, render_user_template
 from pldc.resolve import ResolutionRecord, ResolveSettings, resolve_conflicts
@@ -77,6 +82,9 @@ class CompileSettings:
     """Resolver calls (one edit each) per round."""
     rule_evidence: bool = False
     """Measure each kept rule's leave-one-out change in dev Macro-F1 (one dev pass per rule)."""
+    extraction_contrast: bool = False
+    """Show the teacher, beside each example, the most similar training example (by embedding)
+    that has another label, and ask for the rule that separates them."""
 
     def __post_init__(self) -> None:
         for name, least in _SETTING_MINIMUMS.items():
@@ -185,8 +193,13 @@ def compile_task(
 
     teacher_examples = select_teacher_examples(data.train, settings.teacher_examples, settings.seed)
     stored_teacher = stored_teacher_in(run_dir, teacher)
-    traces = extract_rules(schema, teacher_examples, stored_teacher, progress)
     embedder = StoredEmbedder(embedder or open_embedder(), JsonlStore(run_dir / "embeddings.jsonl"))
+    contrasts = (
+        nearest_contrasts(teacher_examples, data.train, embedder)
+        if settings.extraction_contrast
+        else None
+    )
+    traces = extract_rules(schema, teacher_examples, stored_teacher, progress, contrasts)
     cluster_settings = ClusterSettings(settings.cluster_eps, settings.cluster_min_samples)
     stages = JsonlStore(run_dir / "stages.jsonl")
     pool = _stored_stage(

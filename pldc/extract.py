@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel
 
 from pldc.backends.base import Backend
 from pldc.data import Example, round_robin_sample
+from pldc.embed import Embedder
 from pldc.progress import NullProgress, Progress
 from pldc.render import (
     Message,
@@ -34,6 +35,25 @@ class TeacherTrace(BaseModel):
     copied_specifics: list[str] = []
     """Case details the rule still names after the rewrite; shown to auditors, not hidden."""
     dropped_reason: str | None = None
+    contrast_example_id: str | None = None
+    """The similar, differently labelled training example the teacher saw beside this one."""
+
+
+def nearest_contrasts(
+    examples: Sequence[Example], pool: Sequence[Example], embedder: Embedder
+) -> dict[str, Example]:
+    """For each example, the pool example worded most like it that has another label."""
+    if not examples or not pool:
+        return {}
+    vectors = embedder.embed([_case_text(e) for e in [*examples, *pool]])
+    similarity = vectors[: len(examples)] @ vectors[len(examples) :].T
+    contrasts = {}
+    for row, example in zip(similarity, examples, strict=True):
+        others = [i for i, candidate in enumerate(pool) if candidate.label != example.label]
+        if others:
+            # The first of equally similar candidates, so the choice is deterministic.
+            contrasts[example.id] = pool[max(others, key=lambda i: (row[i], -i))]
+    return contrasts
 
 
 def select_teacher_examples(train: Sequence[Example], limit: int, seed: int) -> list[Example]:
@@ -67,21 +87,33 @@ def extract_rules(
     examples: Sequence[Example],
     teacher: StoredTeacher,
     progress: Progress | None = None,
+    contrasts: Mapping[str, Example] | None = None,
 ) -> list[TeacherTrace]:
-    """One teacher call per example, plus one more when the rule copies case specifics."""
+    """One teacher call per example, plus one more when the rule copies case specifics.
+
+    `contrasts` (see `nearest_contrasts`) shows the teacher a near twin beside each example.
+    """
     progress = progress or NullProgress()
+    contrasts = contrasts or {}
     traces = []
     with progress.stage("teacher extraction", total=len(examples)) as stage:
         for example in examples:
-            traces.append(_extract_one(schema, example, teacher))
+            traces.append(_extract_one(schema, example, teacher, contrasts.get(example.id)))
             stage.advance(status=f"{teacher.reused} calls reused" if teacher.reused else "")
     return traces
 
 
-def _extract_one(schema: TaskSchema, example: Example, ask) -> TeacherTrace:
+def _extract_one(
+    schema: TaskSchema, example: Example, ask, contrast: Example | None
+) -> TeacherTrace:
     # Built per example: identical cases share stored replies, never an example id.
-    messages = render_extraction_messages(schema, example.inputs, example.label)
-    reply = ask(messages)
+    shown = (contrast.inputs, contrast.label) if contrast else None
+    messages = render_extraction_messages(schema, example.inputs, example.label, shown)
+    trace = _rule_from(example, ask, ask(messages), contrast)
+    return trace.model_copy(update={"contrast_example_id": contrast.id if contrast else None})
+
+
+def _rule_from(example: Example, ask, reply: str, contrast: Example | None) -> TeacherTrace:
     rule = parse_rule(reply)
     if rule is None:
         return TeacherTrace(
@@ -91,7 +123,8 @@ def _extract_one(schema: TaskSchema, example: Example, ask) -> TeacherTrace:
             reply=reply,
             dropped_reason="the teacher's reply held no rule",
         )
-    case_text = " ".join(example.inputs.values())
+    # The contrast case's details are case specifics too.
+    case_text = " ".join(_case_text(e) for e in (example, contrast) if e is not None)
     specifics = copied_specifics(rule, case_text)
     if not specifics:
         return TeacherTrace(example_id=example.id, label=example.label, rule=rule, reply=reply)
@@ -110,6 +143,10 @@ def _extract_one(schema: TaskSchema, example: Example, ask) -> TeacherTrace:
         reply=reply,
         copied_specifics=specifics,
     )
+
+
+def _case_text(example: Example) -> str:
+    return " ".join(example.inputs.values())
 
 
 _TOKEN = re.compile(r"[\w$£€][\w$£€.,'&/-]*[\w$£€]|[\w$£€]")

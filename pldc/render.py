@@ -72,29 +72,54 @@ def parse_label(reply: str, labels: Sequence[str]) -> str | None:
 
 
 def render_extraction_messages(
-    schema: TaskSchema, inputs: Mapping[str, str], label: str
+    schema: TaskSchema,
+    inputs: Mapping[str, str],
+    label: str,
+    contrast: tuple[Mapping[str, str], str] | None = None,
 ) -> list[Message]:
     """PLD's supervised extraction: the teacher sees a case with its gold label, writes the rule.
 
+    With `contrast` (a similar case and its other label), the teacher also sees a near twin
+    that was decided differently, which points it at the detail that decides.
     Everything that doesn't depend on the case comes first, so consecutive calls share a long
     prefix in the teacher's KV cache.
     """
-    case = "\n".join(f"{spec.title}: {inputs[spec.name]}" for spec in schema.input_fields)
     system = (
         "You are a senior compliance analyst. You write the general decision rules that explain "
         "why cases receive their labels, so that a junior reviewer can apply them to new cases."
     )
+    shown = (
+        "You will see one case and its correct label, and a similar case that got a different "
+        "label. Write ONE general rule"
+        if contrast
+        else "You will see one case and its correct label. Write ONE general rule"
+    )
+    deciding = (
+        " The rule's condition must hold for the first case and not for the similar case, so "
+        "name the detail that differs between them."
+        if contrast
+        else ""
+    )
     user = (
         f"Task: {schema.instruction}\n"
         f"Possible labels: {', '.join(schema.labels)}\n\n"
-        "You will see one case and its correct label. Write ONE general rule, as a single "
+        f"{shown}, as a single "
         'sentence of the form "If <condition>, the answer is <label>.", that explains why cases '
-        "like this one get that label. State the deciding condition precisely. Do not mention "
-        "specific people, companies, places or dates from the case. Reply with the rule only.\n\n"
-        f"Case:\n{case}\n\n"
+        f"like this one get that label. State the deciding condition precisely.{deciding} Do not "
+        "mention specific people, companies, places or dates from the case. Reply with the rule "
+        "only.\n\n"
+        f"Case:\n{_case_block(schema, inputs)}\n\n"
         f"Correct label: {label}"
     )
+    if contrast:
+        other_inputs, other_label = contrast
+        similar = _case_block(schema, other_inputs)
+        user += f"\n\nSimilar case:\n{similar}\n\nIts label: {other_label}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _case_block(schema: TaskSchema, inputs: Mapping[str, str]) -> str:
+    return "\n".join(f"{spec.title}: {inputs[spec.name]}" for spec in schema.input_fields)
 
 
 def parse_rule(reply: str, max_words: int = 60) -> str | None:

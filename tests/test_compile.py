@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -189,3 +190,15 @@ def test_a_rerun_repeats_no_stage_and_a_changed_setting_redoes_only_what_depends
         if kind == "generate" and "Correct label:" in messages[-1]["content"]
     ]
     assert len(extraction) == len(set(extraction))
+
+
+def test_contrastive_extraction_shows_each_case_a_differently_labelled_twin(
+    tmp_path, teacher, student
+):
+    settings = dataclasses.replace(SETTINGS, extraction_contrast=True)
+    artifact = compile_toy(tmp_path, teacher, student, settings)
+    extraction = [
+        m for kind, m in teacher.calls if kind == "generate" and "Similar case" in m[-1]["content"]
+    ]
+    assert len(extraction) == settings.teacher_examples
+    assert artifact.rules

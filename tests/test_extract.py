@@ -6,10 +6,12 @@ from conftest import TicketTriage
 
 from pldc.backends import FunctionBackend
 from pldc.data import Example
+from pldc.embed import TfidfEmbedder
 from pldc.extract import (
     StoredTeacher,
     copied_specifics,
     extract_rules,
+    nearest_contrasts,
     select_teacher_examples,
 )
 from pldc.store import JsonlStore
@@ -100,3 +102,45 @@ def test_teacher_examples_are_dealt_round_robin_across_labels():
     chosen = select_teacher_examples(train, 6, seed=0)
     assert sorted(ex.label for ex in chosen) == ["bug", "bug", "other", "other", "refund", "refund"]
     assert chosen == select_teacher_examples(train, 6, seed=0)
+
+
+POOL = [
+    Example("p1", {"ticket": "Order crashed twice, refund please"}, "refund"),
+    Example("p2", {"ticket": "Order crashed twice, the app needs a fix"}, "bug"),
+    Example("p3", {"ticket": "Where is the office?"}, "other"),
+]
+
+
+def test_the_contrast_is_the_most_similar_example_with_another_label():
+    contrasts = nearest_contrasts([POOL[0]], POOL, TfidfEmbedder())
+    assert contrasts == {"p1": POOL[1]}  # never itself, never a same-label example
+
+
+def test_the_teacher_sees_the_contrast_and_its_label_and_the_trace_records_it(tmp_path):
+    teacher = teacher_replying("If the customer asks for money back, the answer is refund.")
+    (trace,) = extract_rules(
+        SCHEMA,
+        [EXAMPLE],
+        StoredTeacher(teacher, JsonlStore(tmp_path / "t.jsonl")),
+        contrasts={EXAMPLE.id: POOL[1]},
+    )
+    prompt = teacher.calls[0][1][-1]["content"]
+    assert prompt.index(CASE) < prompt.index(POOL[1].inputs["ticket"])
+    assert prompt.endswith("Its label: bug")
+    assert trace.contrast_example_id == "p2"
+
+
+def test_details_copied_from_the_contrast_case_count_as_specifics(tmp_path):
+    other = Example("p9", {"ticket": "Ticket from Lisbon about a crash"}, "bug")
+    teacher = teacher_replying(
+        "If the ticket is not from Lisbon, the answer is refund.",
+        "If the customer asks for money back, the answer is refund.",
+    )
+    (trace,) = extract_rules(
+        SCHEMA,
+        [EXAMPLE],
+        StoredTeacher(teacher, JsonlStore(tmp_path / "t.jsonl")),
+        contrasts={EXAMPLE.id: other},
+    )
+    assert trace.draft == "If the ticket is not from Lisbon, the answer is refund."
+    assert trace.rule == "If the customer asks for money back, the answer is refund."
