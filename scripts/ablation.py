@@ -2,6 +2,7 @@
 
     python scripts/ablation.py signatures/expense_claims.py
     python scripts/ablation.py signatures/stereoset.py
+    python scripts/ablation.py signatures/expense_claims.py --optimizer optimizers/contrast.toml
 
 Rows, all with the same student, scaffold, token budget and batch calibration on dev inputs:
 zero-shot (no rules); raw per-example teacher rules in extraction order, trimmed to the budget;
@@ -11,7 +12,8 @@ its own and rebuilds the intermediate rule lists from the same stored teacher ca
 row shares one set of teacher traces. When the task module defines `rules_stated(text)`, the
 table also counts the true rules each prompt states; when it defines `true_rules` (a list of
 rule texts), a last reference row scores the student with those rules.
-Writes docs/ablation-<task>.md and .json.
+Writes docs/ablation-<task>.md and .json; with `--optimizer PRESET`, the preset's settings are
+used (flags still override) and the files and run directory carry the preset's name.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from pldc.backends import open_model  # noqa: E402
 from pldc.compiler import (  # noqa: E402
-    CompileSettings,
     compile_task,
     stored_evaluator_in,
     stored_teacher_in,
@@ -34,6 +35,7 @@ from pldc.compiler import (  # noqa: E402
 from pldc.data import load_task_data  # noqa: E402
 from pldc.embed import open_embedder  # noqa: E402
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
+from pldc.presets import load_preset, settings_with  # noqa: E402
 from pldc.progress import RichProgress  # noqa: E402
 from pldc.rulepool import ClusterSettings, Rule, build_rule_pool, raw_rule_pool  # noqa: E402
 from pldc.search import fit_to_budget  # noqa: E402
@@ -43,9 +45,10 @@ from pldc.taskfile import load_task_file  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("task_file")
-    parser.add_argument("--budget", type=int, default=CompileSettings.token_budget)
-    parser.add_argument("--trials", type=int, default=CompileSettings.trials)
-    parser.add_argument("--seed", type=int, default=CompileSettings.seed)
+    parser.add_argument("--optimizer", type=Path, help="a preset TOML, as for pldc compile")
+    parser.add_argument("--budget", type=int)
+    parser.add_argument("--trials", type=int)
+    parser.add_argument("--seed", type=int)
     args = parser.parse_args()
 
     task_path = Path(args.task_file)
@@ -53,8 +56,13 @@ def main() -> None:
     module = sys.modules[task.signature.__module__]
     rules_stated = getattr(module, "rules_stated", None)
     true_rules = getattr(module, "true_rules", None)
-    settings = CompileSettings(token_budget=args.budget, trials=args.trials, seed=args.seed)
-    run_dir = ROOT / ".pldc" / f"ablation-{task.display_name}"
+    flags = {"token_budget": args.budget, "trials": args.trials, "seed": args.seed}
+    preset = load_preset(args.optimizer) if args.optimizer else {}
+    settings = settings_with(
+        {**preset, **{key: value for key, value in flags.items() if value is not None}}
+    )
+    report_name = task.display_name + (f"-{args.optimizer.stem}" if args.optimizer else "")
+    run_dir = ROOT / ".pldc" / f"ablation-{report_name}"
     progress = RichProgress()
     teacher = open_model(task.teacher or DEFAULT_TEACHER, progress=progress)
     student = open_model(task.student or DEFAULT_STUDENT, progress=progress)
@@ -129,8 +137,13 @@ def main() -> None:
             )
             stage.advance()
     command = f"python scripts/ablation.py {task_path.as_posix()}"
-    report = render(task.display_name, artifact, rows, data, compile_seconds, command)
-    out = ROOT / "docs" / f"ablation-{task.display_name}"
+    if args.optimizer:
+        command += f" --optimizer {args.optimizer.as_posix()}"
+    for flag, value in flags.items():
+        if value is not None:
+            command += f" --{flag.removeprefix('token_')} {value}"
+    report = render(report_name, artifact, rows, data, compile_seconds, command)
+    out = ROOT / "docs" / f"ablation-{report_name}"
     out.parent.mkdir(exist_ok=True)
     out.with_suffix(".md").write_text(report)
     out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
