@@ -15,9 +15,10 @@ from pldc.render import render_messages
 from pldc.store import JsonlStore, content_key
 from pldc.task import TaskSchema
 
-SCORING_REVISION = 2
+SCORING_REVISION = 3
 """Raised when a student's scores for the same messages change, so stored scores, studies and
-stages computed from the old ones are not reused. 2: block-aligned llama.cpp evaluation."""
+stages computed from the old ones are not reused. 2: block-aligned llama.cpp evaluation.
+3: blocks stop where the last message begins, which runs in one batch."""
 
 
 def scorer_key(student: ModelIdentity) -> dict:

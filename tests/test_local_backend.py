@@ -113,6 +113,16 @@ def test_prefix_reuse_evaluates_only_the_new_tokens_and_scores_alike(student):
     assert reused == fresh
 
 
+def test_consecutive_examples_reevaluate_only_the_last_message(student):
+    student.score(review("Great value, would buy again."), SENTIMENT)
+    before = student.tokens_evaluated
+    student.score(review("It broke after a day."), SENTIMENT)
+    prompt = student.chat_prompt_tokens(review("It broke after a day."))
+    blank = student.chat_prompt_tokens([review("")[0], {"role": "user", "content": ""}])
+    example_starts = next(i for i, (a, b) in enumerate(zip(prompt, blank, strict=False)) if a != b)
+    assert student.tokens_evaluated - before == len(prompt) - example_starts
+
+
 def test_multi_token_labels_are_scored_over_all_their_tokens(student):
     assert len(student._tokens_of_label("escalate")) == 2  # "escal" + "ate" for Qwen
     messages = review("Escalate this to a manager.")

@@ -6,10 +6,13 @@ then each label's tokens are scored and rolled back. `logits_all` and echo logpr
 used: they are slow or wrong.
 
 llama.cpp's CPU kernels round differently for different batch sizes, so the same prompt split
-into different batches gives slightly different logits (docs/eval-blocks.md). Scored prompts are
-evaluated in blocks at fixed positions (multiples of `EVAL_BLOCK`), and prefix reuse stops at a
-block boundary: every position is computed in the same batch whatever was cached before, and a
-cached score equals a cold one exactly. Search and deployment see the same numbers.
+into different batches gives slightly different logits (docs/eval-blocks.md). A scored prompt is
+evaluated in batches fixed by the prompt alone: `EVAL_BLOCK`-token blocks from the start up to
+where the last message begins, then the rest in one batch. Prefix reuse keeps only the
+leading batches the cached prompt evaluated identically, so every position is computed in the
+same batch whatever was cached before, and a cached score equals a cold one exactly. Search and
+deployment see the same numbers. The cut lets consecutive examples under one system prompt reuse
+all of it, instead of re-evaluating the part of its last block that reaches into the example.
 """
 
 from __future__ import annotations
@@ -74,7 +77,9 @@ class LlamaCppBackend(Backend):
         )
         self._label_tokens: dict[str, list[int]] = {}
         self._scored_prompt: list[int] = []
-        """The prompt whose KV `score` left in the cache, block-aligned; `generate` clears it."""
+        """The prompt whose KV `score` left in the cache; `generate` clears it."""
+        self._scored_batches: list[tuple[int, int]] = []
+        """The batches `_scored_prompt` was evaluated in."""
         self.tokens_evaluated = 0
         """Tokens run through the model by `score`, after KV-prefix reuse (for benchmarks)."""
         self.reuse_prefix = True
@@ -83,6 +88,9 @@ class LlamaCppBackend(Backend):
         self.eval_block = EVAL_BLOCK
         """0 evaluates the uncached tail in one batch, the drifting way scripts/eval_blocks.py
         compares against."""
+        self.cut_at_last_message = True
+        """False lays blocks from the prompt's start only (scoring revision 2), for
+        scripts/eval_blocks.py to compare against."""
         self.identity = ModelIdentity(
             kind="local",
             name=name,
@@ -121,7 +129,11 @@ class LlamaCppBackend(Backend):
         prompt = self.chat_prompt_tokens(messages)
         label_tokens = [self._tokens_of_label(label) for label in labels]
         self._check_context(len(prompt) + max(len(t) for t in label_tokens))
-        first = _log_softmax(self._eval_reusing_prefix(prompt))
+        # The prompt without the last message's text shares exactly the tokens before it.
+        *earlier, last = messages
+        blank = self.chat_prompt_tokens([*earlier, {**last, "content": ""}])
+        cut = _common_length(prompt, blank) if self.cut_at_last_message else 0
+        first = _log_softmax(self._eval_reusing_prefix(prompt, cut))
         scores = {}
         for label, tokens in zip(labels, label_tokens, strict=True):
             total = float(first[tokens[0]])
@@ -145,24 +157,34 @@ class LlamaCppBackend(Backend):
         threads = max(1, self._threads // max(1, processes))
         llama_cpp.llama_set_n_threads(self._llm.ctx, threads, threads)
 
-    def _eval_reusing_prefix(self, tokens: list[int]) -> np.ndarray:
-        shared = 0
-        if self.reuse_prefix:
-            for cached_token, token in zip(self._scored_prompt, tokens, strict=False):
-                if cached_token != token:
-                    break
-                shared += 1
-        # The last prompt token is always re-evaluated: its logits are the ones we need.
-        start = min(shared, len(tokens) - 1)
-        block = self.eval_block or len(tokens)
+    def _eval_reusing_prefix(self, tokens: list[int], cut: int) -> np.ndarray:
+        shared = _common_length(self._scored_prompt, tokens) if self.reuse_prefix else 0
         if self.eval_block:
-            start = start // block * block
+            batches = self._batches(len(tokens), cut)
+            start = 0
+            # The last batch always runs again: its logits are the ones we need.
+            for batch, cached in zip(batches[:-1], self._scored_batches, strict=False):
+                if batch != cached or batch[1] > shared:
+                    break
+                start = batch[1]
+        else:
+            start = min(shared, len(tokens) - 1)
+            batches = [(start, len(tokens))]
         self._llm.n_tokens = start
         self.tokens_evaluated += len(tokens) - start
-        for block_start in range(start, len(tokens), block):
-            self._llm.eval(tokens[block_start : block_start + block])
+        for begin, end in batches:
+            if begin >= start:
+                self._llm.eval(tokens[begin:end])
         self._scored_prompt = list(tokens)
+        self._scored_batches = batches
         return self._last_logits()
+
+    def _batches(self, length: int, cut: int) -> list[tuple[int, int]]:
+        """The fixed (start, end) batches for a prompt of `length` tokens whose last message
+        begins at `cut`: blocks up to the cut, where prompts share their prefix, then the last
+        message in one batch, which runs faster per token than blocks (scripts/eval_blocks.py)."""
+        cut = min(cut, length - 1)
+        return list(itertools.pairwise([*range(0, cut, self.eval_block), cut, length]))
 
     def _last_logits(self) -> np.ndarray:
         # Without logits_all, llama.cpp keeps logits for the last evaluated position only.
@@ -188,6 +210,15 @@ class LlamaCppBackend(Backend):
                 f"{self.identity.name}: the prompt needs {needed} tokens but the context holds "
                 f"{self._llm.n_ctx()}; shorten the inputs or the token budget."
             )
+
+
+def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
