@@ -132,8 +132,7 @@ class LlamaCppBackend(Backend):
         # The prompt without the last message's text shares exactly the tokens before it.
         *earlier, last = messages
         blank = self.chat_prompt_tokens([*earlier, {**last, "content": ""}])
-        cut = _common_length(prompt, blank) if self.cut_at_last_message else 0
-        first = _log_softmax(self._eval_reusing_prefix(prompt, cut))
+        first = _log_softmax(self._eval_reusing_prefix(prompt, _common_length(prompt, blank)))
         scores = {}
         for label, tokens in zip(labels, label_tokens, strict=True):
             total = float(first[tokens[0]])
@@ -183,8 +182,12 @@ class LlamaCppBackend(Backend):
         """The fixed (start, end) batches for a prompt of `length` tokens whose last message
         begins at `cut`: blocks up to the cut, where prompts share their prefix, then the last
         message in one batch, which runs faster per token than blocks (scripts/eval_blocks.py)."""
-        cut = min(cut, length - 1)
-        return list(itertools.pairwise([*range(0, cut, self.eval_block), cut, length]))
+        if self.cut_at_last_message:
+            cut = min(cut, length - 1)
+            starts = [*range(0, cut, self.eval_block), cut]
+        else:
+            starts = list(range(0, length, self.eval_block))
+        return list(itertools.pairwise([*starts, length]))
 
     def _last_logits(self) -> np.ndarray:
         # Without logits_all, llama.cpp keeps logits for the last evaluated position only.
