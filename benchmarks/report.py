@@ -31,8 +31,9 @@ they are not comparable to ours:
 - **Scale.** 24 training examples for the teacher, the task's dev split for selection, and a
   stated test slice per task, the same for every row. The paper uses full training sets.
 - **Splits.** Ours, seeded, built from the files in `../shared/data`; not the paper's.
-- **Contract-NLI premise.** The top 4 contract spans by BM25 against the hypothesis, never the
-  gold evidence spans (`signatures/contract_nli.py`).
+- **Contract-NLI premise and sample.** The top 4 contract spans by BM25 against the hypothesis,
+  never the gold evidence spans, from a seeded sample of 12 contracts (204 hypothesis pairs:
+  102 train, 34 dev, 68 test; `signatures/contract_nli.py`). The paper uses the whole set.
 - **Decoding.** pldc's rows (zero-shot, few-shot, PLD, teacher zero-shot) read label
   log-likelihoods, calibrated on dev. DSPy's rows generate and parse through its ChatAdapter,
   as DSPy programs do; chain-of-thought rows generate their reasoning.
