@@ -15,10 +15,11 @@ from pldc.render import render_messages
 from pldc.store import JsonlStore, content_key
 from pldc.task import TaskSchema
 
-SCORING_REVISION = 3
+SCORING_REVISION = 4
 """Raised when a student's scores for the same messages change, so stored scores, studies and
 stages computed from the old ones are not reused. 2: block-aligned llama.cpp evaluation.
-3: blocks stop where the last message begins, which runs in one batch."""
+3: blocks stop where the last message begins, which runs in one batch. 4: multi-token labels
+continue inside that batch, one KV sequence per label."""
 
 
 def scorer_key(student: ModelIdentity) -> dict:

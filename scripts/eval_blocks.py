@@ -1,14 +1,13 @@
-"""Why scored prompts are evaluated in fixed-position blocks: the drift it removes, and its cost.
+"""What label scoring costs, and that a cached score equals a cold one.
 
     python scripts/eval_blocks.py compiled/expense_claims.json signatures/expense_claims.py
 
-Scores the artifact's frozen prompt on the first dev examples with the student three times, side
-by side in one run: with one-batch evaluation of whatever is not cached (the backend before block
-alignment), in fixed-position blocks laid from the prompt's start (scoring revision 2), and in
-pldc's blocks up to where the example begins, with the example in one batch. For each it scores
-every example warm (one after another, the system prompt reused from the KV cache) and cold
-(empty cache), and reports the largest label log-probability difference, decisions that flip,
-tokens evaluated and time. Writes docs/eval-blocks.md and .json.
+Scores the artifact's frozen prompt on the first dev examples with the student twice, side by
+side in one run: decoding each multi-token label's continuation one token at a time after the
+example (scoring revision 3), and in the example's own batch, one sequence per label (revision
+4, pldc's). For each it scores every example warm (one after another, the system prompt reused
+from the KV cache) and cold (empty cache), and reports the largest label log-probability
+difference, decisions that flip, tokens evaluated and time. Writes docs/eval-blocks.md and .json.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import platform
 import time
 from pathlib import Path
 
-from pldc.backends._llama import EVAL_BLOCK
 from pldc.data import load_task_data
 from pldc.runtime import load
 from pldc.taskfile import load_task_file
@@ -43,13 +41,12 @@ def main() -> None:
 
     rows = []
     variants = (
-        ("uncached tail in one batch", 0, False),
-        (f"{EVAL_BLOCK}-token blocks from the start", EVAL_BLOCK, False),
-        (f"{EVAL_BLOCK}-token blocks up to the example, which runs in one batch", EVAL_BLOCK, True),
+        ("label continuations one token per decode (revision 3)", False),
+        ("label continuations in the example's batch (revision 4)", True),
     )
-    for name, block, cut in variants:
-        student.eval_block = block
-        student.cut_at_last_message = cut
+    warm_by_variant = []
+    for name, in_batch in variants:
+        student.continuations_in_batch = in_batch
         runs = {}
         # Cold first, so every warm run starts from its own variant's cache of the system prompt.
         for mode, reuse in (("cold", False), ("warm", True)):
@@ -60,6 +57,7 @@ def main() -> None:
             runs[mode + "_seconds"] = time.perf_counter() - started
             runs[mode + "_tokens"] = student.tokens_evaluated - tokens_before
         student.reuse_prefix = True
+        warm_by_variant.append(runs["warm"])
         differences = [
             abs(warm[label] - cold[label])
             for warm, cold in zip(runs["warm"], runs["cold"], strict=True)
@@ -84,8 +82,18 @@ def main() -> None:
         )
         print(rows[-1], flush=True)
 
+    between = [(a, b) for a, b in zip(*warm_by_variant, strict=True)]
+    comparison = {
+        "max_logprob_difference": max(
+            abs(a[label] - b[label]) for a, b in between for label in labels
+        ),
+        "decisions_flipped": sum(max(a, key=a.get) != max(b, key=b.get) for a, b in between),
+        "warm_speedup": round(rows[0]["warm_seconds"] / rows[1]["warm_seconds"], 2),
+    }
     out = ROOT / "docs" / "eval-blocks"
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+    out.with_suffix(".json").write_text(
+        json.dumps({"rows": rows, "revision_3_vs_4": comparison}, indent=2) + "\n"
+    )
     lines = [
         "# Cached versus cold label scores",
         "",
@@ -96,14 +104,12 @@ def main() -> None:
         "the system prompt reused from the KV cache, as the search and `predict` do; *cold* "
         "evaluates every prompt from an empty cache.",
         "",
-        "llama.cpp's CPU kernels round differently for different batch sizes, so evaluating "
-        "only the uncached tail of a prompt gives slightly different logits from evaluating it "
-        "whole. pldc evaluates scored prompts in blocks at fixed positions and reuses the cache "
-        "only up to a block boundary, so each position is computed in the same batch either way. "
-        "Blocks laid from the prompt's start re-evaluate the part of the system prompt's last "
-        "block that reaches into the example; stopping the blocks where the example (the last "
-        "message) begins reuses the whole system prompt, and the example then runs in one batch, "
-        "which llama.cpp computes faster per token than several small ones.",
+        "The student's prompt is evaluated in 32-token blocks up to where the example "
+        "begins, then the example in one batch; a score reuses only whole cached blocks, so "
+        "each position is computed in the same batch whether cached or not (llama.cpp's CPU "
+        "kernels round differently for different batch shapes). Revision 4 adds each "
+        "multi-token label's continuation to the example's batch, each label in its own KV "
+        "sequence, instead of decoding it one token at a time afterwards.",
         "",
         "| evaluation | max label log-prob difference, warm vs cold | scores differing | "
         "decisions flipped | warm tokens | warm time (s) | cold tokens | cold time (s) |",
@@ -116,6 +122,14 @@ def main() -> None:
             f"{len(prompts)} | {row['warm_tokens']} | {row['warm_seconds']} | "
             f"{row['cold_tokens']} | {row['cold_seconds']} |"
         )
+    lines += [
+        "",
+        f"Warm, revision 4 scores the examples {comparison['warm_speedup']}x as fast as "
+        f"revision 3. The two revisions' scores differ by at most "
+        f"{comparison['max_logprob_difference']:.4f} in label log-probability (the batch "
+        f"shapes differ), and {comparison['decisions_flipped']} of {len(prompts)} decisions "
+        "differ.",
+    ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -172,3 +172,37 @@ def test_any_gguf_path_opens_and_records_the_files_sha256(tmp_path, monkeypatch)
 def test_an_unknown_model_name_lists_what_is_accepted():
     with pytest.raises(pldc.ModelError, match=re.escape(DEFAULT_STUDENT)):
         open_model("not-a-model")
+
+
+CONTRACT = ("Entailment", "Contradiction", "NotMentioned")  # 3, 3 and 4 tokens
+
+
+def test_multi_token_labels_score_in_the_examples_batch_as_token_by_token(student):
+    messages = review("The hinge snapped on day two.")
+    student.score(review("Fine."), CONTRACT)
+    before = student.tokens_evaluated
+    in_batch = student.score(messages, CONTRACT)
+    prompt = student.chat_prompt_tokens(messages)
+    blank = student.chat_prompt_tokens([review("")[0], {"role": "user", "content": ""}])
+    example_starts = next(i for i, (a, b) in enumerate(zip(prompt, blank, strict=False)) if a != b)
+    continuations = sum(len(student._tokens_of_label(label)) - 1 for label in CONTRACT)
+    assert continuations == 7
+    assert student.tokens_evaluated - before == len(prompt) - example_starts + continuations
+    student.continuations_in_batch = False
+    try:
+        token_by_token = student.score(messages, CONTRACT)
+    finally:
+        student.continuations_in_batch = True
+    # Different batch shapes round differently; the labels' likelihoods agree closely.
+    assert in_batch.keys() == token_by_token.keys()
+    assert all(abs(in_batch[k] - token_by_token[k]) < 0.5 for k in CONTRACT)
+    assert max(in_batch, key=in_batch.get) == max(token_by_token, key=token_by_token.get)
+
+
+def test_one_label_scores_alike_alone_and_beside_the_others(student):
+    messages = review("Arrived late, but it works.")
+    together = student.score(messages, CONTRACT)
+    alone = {label: student.score(messages, [label])[label] for label in CONTRACT}
+    # Each label's continuation sees only the prompt, never another label's tokens.
+    assert all(abs(together[k] - alone[k]) < 0.5 for k in CONTRACT)
+    assert all(math.isfinite(v) and v < 0 for v in together.values())
