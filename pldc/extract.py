@@ -92,25 +92,34 @@ def extract_rules(
     """One teacher call per example, plus one more when the rule copies case specifics.
 
     `contrasts` (see `nearest_contrasts`) shows the teacher a near twin beside each example.
+    Every example's draft is asked for before any retry, so consecutive teacher calls share
+    their system prompt, which stays in the teacher's KV cache.
     """
     progress = progress or NullProgress()
     contrasts = contrasts or {}
-    traces = []
+    shown = [contrasts.get(example.id) for example in examples]
     with progress.stage("teacher extraction", total=len(examples)) as stage:
-        for example in examples:
-            traces.append(_extract_one(schema, example, teacher, contrasts.get(example.id)))
+        drafts = []
+        for example, contrast in zip(examples, shown, strict=True):
+            drafts.append(teacher(_extraction_messages(schema, example, contrast)))
             stage.advance(status=f"{teacher.reused} calls reused" if teacher.reused else "")
+    with progress.stage("generalising rules that name case details", total=len(examples)) as stage:
+        traces = []
+        for example, contrast, draft in zip(examples, shown, drafts, strict=True):
+            trace = _rule_from(example, teacher, draft, contrast)
+            traces.append(
+                trace.model_copy(update={"contrast_example_id": contrast.id if contrast else None})
+            )
+            stage.advance()
     return traces
 
 
-def _extract_one(
-    schema: TaskSchema, example: Example, ask, contrast: Example | None
-) -> TeacherTrace:
+def _extraction_messages(
+    schema: TaskSchema, example: Example, contrast: Example | None
+) -> list[Message]:
     # Built per example: identical cases share stored replies, never an example id.
     shown = (contrast.inputs, contrast.label) if contrast else None
-    messages = render_extraction_messages(schema, example.inputs, example.label, shown)
-    trace = _rule_from(example, ask, ask(messages), contrast)
-    return trace.model_copy(update={"contrast_example_id": contrast.id if contrast else None})
+    return render_extraction_messages(schema, example.inputs, example.label, shown)
 
 
 def _rule_from(example: Example, ask, reply: str, contrast: Example | None) -> TeacherTrace:
