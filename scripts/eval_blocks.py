@@ -82,7 +82,7 @@ def main() -> None:
         )
         print(rows[-1], flush=True)
 
-    between = [(a, b) for a, b in zip(*warm_by_variant, strict=True)]
+    between = list(zip(*warm_by_variant, strict=True))
     comparison = {
         "max_logprob_difference": max(
             abs(a[label] - b[label]) for a, b in between for label in labels

@@ -1,10 +1,10 @@
 """Local GGUF models in-process through llama-cpp-python.
 
 Text is generated through llama-cpp-python's own context. Labels are scored from raw logits in
-a second context on the same weights, several prompts at a time (`_sequences.py`): the shared
-system prompt stays in the KV cache from one chunk of examples to the next, and the examples'
-own messages run together in one batch. `logits_all` and echo logprobs are not used: they are
-slow or wrong.
+a second context on the same weights (`_sequences.py`): the shared system prompt stays in its
+KV cache from one example to the next, and each example's message runs in one batch together
+with every multi-token label's continuation. `logits_all` and echo logprobs are not used: they
+are slow or wrong.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import llama_cpp
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from pldc.backends._sequences import ScoredPrompt, SequenceScorer
+from pldc.backends._sequences import ScoredPrompt, SequenceScorer, common_length
 from pldc.backends.base import Backend, ModelIdentity
 from pldc.errors import ModelError
 from pldc.models import resolve_gguf
@@ -121,7 +121,7 @@ class LlamaCppBackend(Backend):
         tokens = self.chat_prompt_tokens(messages)
         *earlier, last = messages
         blank = self.chat_prompt_tokens([*earlier, {**last, "content": ""}])
-        return ScoredPrompt(tokens, min(_common_length(tokens, blank), len(tokens) - 1))
+        return ScoredPrompt(tokens, min(common_length(tokens, blank), len(tokens) - 1))
 
     def _open_scorer(self) -> SequenceScorer:
         if self._scorer is None:
@@ -169,12 +169,3 @@ class LlamaCppBackend(Backend):
                 f"{self.identity.name}: the prompt needs {needed} tokens but the context holds "
                 f"{capacity}; shorten the inputs or the token budget."
             )
-
-
-def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
-    length = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        length += 1
-    return length

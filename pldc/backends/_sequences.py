@@ -127,7 +127,7 @@ class SequenceScorer:
         already held."""
         keep = 0
         if self.reuse_prefix:
-            shared = _common_length(self._prefix, prefix)
+            shared = common_length(self._prefix, prefix)
             held = set(_blocks(len(self._prefix)))
             for block in _blocks(len(prefix)):
                 if block not in held or block[1] > shared:
@@ -167,7 +167,7 @@ def _blocks(length: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise([*starts, length]))
 
 
-def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+def common_length(a: Sequence[int], b: Sequence[int]) -> int:
     length = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
