@@ -16,6 +16,7 @@ from pldc.compiler import CompileSettings, compile_task
 from pldc.errors import (
     ArtifactError,
     BudgetError,
+    ContextLengthError,
     DataError,
     MissingExtraError,
     ModelError,
@@ -37,6 +38,7 @@ __all__ = [
     "CompileSettings",
     "CompiledClassifier",
     "CompiledPrompt",
+    "ContextLengthError",
     "DataError",
     "FunctionBackend",
     "MissingExtraError",

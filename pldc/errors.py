@@ -4,9 +4,10 @@
      ├── TaskFileError      a task file is missing, malformed, or declares no / several tasks
      ├── DataError          data cannot be loaded, labels are outside the label set, empty split
      ├── BudgetError        the token budget cannot hold even the prompt scaffold
- ├── SettingsError      a compile setting or search preset is unknown or out of range
+     ├── SettingsError      a compile setting or search preset is unknown or out of range
      ├── ArtifactError      a compiled artifact is corrupt, tampered with, or of an unknown schema
      ├── ModelError         a model cannot be found, assembled, verified or called
+     │    └── ContextLengthError  a prompt does not fit the model's context window
      └── MissingExtraError  an optional dependency is not installed (carries the pip command)
 
 Each message names the file or field at fault and says how to fix it, so the CLI can print it
@@ -44,6 +45,10 @@ class ArtifactError(PLDError):
 
 class ModelError(PLDError):
     pass
+
+
+class ContextLengthError(ModelError):
+    """A prompt longer than the model's context window."""
 
 
 class MissingExtraError(PLDError):

@@ -9,6 +9,7 @@ from typing import Literal
 import dspy
 import pytest
 
+import pldc
 from pldc.backends import FunctionBackend, open_model
 from pldc.backends.dspy_engine import BackendEngine
 from pldc.models import DEFAULT_STUDENT
@@ -73,3 +74,15 @@ def test_dspy_predict_runs_on_the_real_local_student():
         loved = dspy.Predict(Sentiment)(review="Absolutely love it, works perfectly, five stars!")
     assert loved.sentiment == "positive"
     assert lm.history[-1]["usage"]["completion_tokens"] > 0
+
+
+def test_a_prompt_too_long_for_the_model_reaches_dspy_as_a_context_window_error():
+    def overflow(messages):
+        raise pldc.ContextLengthError("the prompt needs 5906 tokens but the context holds 4096")
+
+    lm = lm_over(FunctionBackend(generate=overflow))
+    with dspy.context(lm=lm), pytest.raises(dspy.ContextWindowExceededError) as raised:
+        dspy.Predict(Sentiment)(review="It broke after a day.")
+    # dspy.InferRules drops examples and retries only when it finds this name in the message.
+    assert "ContextWindowExceededError" in str(raised.value)
+    assert "5906 tokens" in str(raised.value)

@@ -20,7 +20,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from pldc.backends._sequences import ScoredPrompt, SequenceScorer, common_length
 from pldc.backends.base import Backend, ModelIdentity
-from pldc.errors import ModelError
+from pldc.errors import ContextLengthError, ModelError
 from pldc.models import resolve_gguf
 from pldc.progress import NullProgress, Progress
 from pldc.render import Message
@@ -165,7 +165,7 @@ class LlamaCppBackend(Backend):
     def _check_context(self, needed: int, capacity: int | None = None) -> None:
         capacity = capacity or self._llm.n_ctx()
         if needed > capacity:
-            raise ModelError(
+            raise ContextLengthError(
                 f"{self.identity.name}: the prompt needs {needed} tokens but the context holds "
                 f"{capacity}; shorten the inputs or the token budget."
             )

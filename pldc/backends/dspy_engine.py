@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from pldc.backends.base import Backend
+from pldc.errors import ContextLengthError
 from pldc.render import Message
 
 
@@ -32,7 +33,14 @@ class BackendEngine:
         messages = _chat_messages(request)
         max_tokens = min(request.config.max_tokens or self.max_tokens, self.max_tokens)
         with self._lock:
-            reply = self.backend.generate(messages, max_tokens=max_tokens)
+            try:
+                reply = self.backend.generate(messages, max_tokens=max_tokens)
+            except ContextLengthError as error:
+                from dspy.lm15 import ContextLengthError as DSPyContextLengthError
+
+                # DSPy reports this as ContextWindowExceededError, which programs such as ReAct
+                # catch to shorten their input; InferRules looks for that name in the message.
+                raise DSPyContextLengthError(f"ContextWindowExceededError: {error}") from error
             prompt_tokens = sum(self.backend.count_tokens(m["content"]) for m in messages)
             completion_tokens = self.backend.count_tokens(reply)
         return Response(
