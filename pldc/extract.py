@@ -97,15 +97,15 @@ def extract_rules(
     """
     progress = progress or NullProgress()
     contrasts = contrasts or {}
-    shown = [contrasts.get(example.id) for example in examples]
+    contrast_of = [contrasts.get(example.id) for example in examples]
     with progress.stage("teacher extraction", total=len(examples)) as stage:
         drafts = []
-        for example, contrast in zip(examples, shown, strict=True):
+        for example, contrast in zip(examples, contrast_of, strict=True):
             drafts.append(teacher(_extraction_messages(schema, example, contrast)))
             stage.advance(status=f"{teacher.reused} calls reused" if teacher.reused else "")
     with progress.stage("generalising rules that name case details", total=len(examples)) as stage:
         traces = []
-        for example, contrast, draft in zip(examples, shown, drafts, strict=True):
+        for example, contrast, draft in zip(examples, contrast_of, drafts, strict=True):
             trace = _rule_from(example, teacher, draft, contrast)
             traces.append(
                 trace.model_copy(update={"contrast_example_id": contrast.id if contrast else None})

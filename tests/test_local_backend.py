@@ -25,6 +25,13 @@ def review(text: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"Review: {text}"}]
 
 
+def example_start(student, prompt: list[int]) -> int:
+    """Where the user message's text begins: the first token the prompt differs from the same
+    chat with that text left empty."""
+    blank = student.chat_prompt_tokens([review("")[0], {"role": "user", "content": ""}])
+    return next(i for i, (x, y) in enumerate(zip(prompt, blank, strict=False)) if x != y)
+
+
 @pytest.fixture(scope="module")
 def student():
     return open_model(DEFAULT_STUDENT)
@@ -118,8 +125,7 @@ def test_consecutive_examples_reevaluate_only_the_last_message(student):
     before = student.tokens_evaluated
     student.score(review("It broke after a day."), SENTIMENT)
     prompt = student.chat_prompt_tokens(review("It broke after a day."))
-    blank = student.chat_prompt_tokens([review("")[0], {"role": "user", "content": ""}])
-    example_starts = next(i for i, (a, b) in enumerate(zip(prompt, blank, strict=False)) if a != b)
+    example_starts = example_start(student, prompt)
     assert student.tokens_evaluated - before == len(prompt) - example_starts
 
 
@@ -183,8 +189,7 @@ def test_multi_token_labels_score_in_the_examples_batch_as_token_by_token(studen
     before = student.tokens_evaluated
     in_batch = student.score(messages, CONTRACT)
     prompt = student.chat_prompt_tokens(messages)
-    blank = student.chat_prompt_tokens([review("")[0], {"role": "user", "content": ""}])
-    example_starts = next(i for i, (a, b) in enumerate(zip(prompt, blank, strict=False)) if a != b)
+    example_starts = example_start(student, prompt)
     continuations = sum(len(student._tokens_of_label(label)) - 1 for label in CONTRACT)
     assert continuations == 7
     assert student.tokens_evaluated - before == len(prompt) - example_starts + continuations

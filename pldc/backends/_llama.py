@@ -66,7 +66,6 @@ class LlamaCppBackend(Backend):
         self._scorer: SequenceScorer | None = None
         """The scoring context, made on the first `score`: a model that only generates
         never pays for its KV cache."""
-        self._n_ctx = n_ctx
         self.reuse_prefix = True
         """False evaluates every scored prompt whole: the naive baseline of
         scripts/search_benchmark.py."""
@@ -110,7 +109,7 @@ class LlamaCppBackend(Backend):
         label_tokens = [self._tokens_of_label(label) for label in labels]
         prompt = self._scored_prompt(messages)
         scorer = self._open_scorer()
-        self._check_context(scorer.tokens_needed(prompt, label_tokens), scorer.capacity)
+        self._check_context(scorer.tokens_needed(prompt, label_tokens))
         scorer.reuse_prefix = self.reuse_prefix
         scorer.continuations_in_batch = self.continuations_in_batch
         return dict(zip(labels, scorer.score(prompt, label_tokens), strict=True))
@@ -125,7 +124,7 @@ class LlamaCppBackend(Backend):
 
     def _open_scorer(self) -> SequenceScorer:
         if self._scorer is None:
-            self._scorer = SequenceScorer(self._llm, self._n_ctx, self._threads)
+            self._scorer = SequenceScorer(self._llm, self._threads)
             weakref.finalize(self, self._scorer.close)
         return self._scorer
 
@@ -162,10 +161,9 @@ class LlamaCppBackend(Backend):
             return ""
         return self._llm.detokenize([token], special=True).decode(errors="ignore")
 
-    def _check_context(self, needed: int, capacity: int | None = None) -> None:
-        capacity = capacity or self._llm.n_ctx()
-        if needed > capacity:
+    def _check_context(self, needed: int) -> None:
+        if needed > self._llm.n_ctx():
             raise ContextLengthError(
                 f"{self.identity.name}: the prompt needs {needed} tokens but the context holds "
-                f"{capacity}; shorten the inputs or the token budget."
+                f"{self._llm.n_ctx()}; shorten the inputs or the token budget."
             )

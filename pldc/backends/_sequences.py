@@ -34,9 +34,11 @@ class ScoredPrompt:
 
 
 class SequenceScorer:
-    """Owns a multi-sequence context on a loaded model's weights, used only for scoring."""
+    """Owns a multi-sequence context on a loaded model's weights, as long as the model's own,
+    used only for scoring."""
 
-    def __init__(self, llm: llama_cpp.Llama, n_ctx: int, threads: int) -> None:
+    def __init__(self, llm: llama_cpp.Llama, threads: int) -> None:
+        n_ctx = llm.n_ctx()
         params = type(llm.context_params).from_buffer_copy(llm.context_params)
         params.n_ctx = params.n_batch = n_ctx
         params.n_seq_max = llama_cpp.llama_max_parallel_sequences()
@@ -48,7 +50,6 @@ class SequenceScorer:
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._max_sequences = params.n_seq_max
         self._batch = llama_cpp.llama_batch_init(n_ctx, 0, self._max_sequences)
-        self.capacity = n_ctx
         self._n_vocab = llm.n_vocab()
         self._prefix: list[int] = []
         """The tokens sequence 0 holds, evaluated in `_blocks(len(self._prefix))`."""
