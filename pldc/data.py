@@ -66,9 +66,11 @@ def _read_records(task: Task, source: str, base_dir: Path) -> list[Mapping[str, 
         path = Path(data)
         if not path.is_absolute():
             path = base_dir / path
+        if path.is_dir():
+            return _read_named_dataset(str(path), task.dataset_split, source)
         if path.exists() or Path(data).suffix in LOCAL_FORMATS:
             return _read_local_file(path, source)
-        return _read_hub_dataset(str(data), task.dataset_split, source)
+        return _read_named_dataset(str(data), task.dataset_split, source)
     if hasattr(data, "to_list") and hasattr(data, "column_names"):
         return data.to_list()
     if isinstance(data, Sequence) and all(isinstance(r, Mapping) for r in data):
@@ -106,7 +108,7 @@ def _read_local_file(path: Path, source: str) -> list[Mapping[str, Any]]:
     return dataset.to_list()
 
 
-def _read_hub_dataset(name: str, split: str, source: str) -> list[Mapping[str, Any]]:
+def _read_named_dataset(name: str, split: str, source: str) -> list[Mapping[str, Any]]:
     import datasets
 
     try:
@@ -114,7 +116,7 @@ def _read_hub_dataset(name: str, split: str, source: str) -> list[Mapping[str, A
     except Exception as exc:
         raise DataError(
             f"{source}: Task.data {name!r} is neither a local file nor a loadable `datasets` "
-            f"name ({type(exc).__name__}: {exc}). Fix the path or the dataset name."
+            f"name or folder ({type(exc).__name__}: {exc}). Fix the path or the dataset name."
         ) from exc
     return dataset.to_list()
 

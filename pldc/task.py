@@ -43,7 +43,8 @@ class Task:
     """A classification task: a DSPy signature and the labelled data for it.
 
     `data` is a path to a local JSON, JSONL or CSV file (relative paths are resolved against
-    the task file), a Hugging Face `datasets` name, a `datasets.Dataset`, or a list of records.
+    the task file), a Hugging Face `datasets` name or a folder of data files (both read by
+    `datasets.load_dataset`, split `dataset_split`), a `datasets.Dataset`, or a list of records.
     `columns` maps signature field names to data columns when they differ. `teacher` and
     `student` override pldc's default models for this task; the command line overrides both.
     `pinned_rules` are rules the compiled prompt always states first, in this order (mandatory

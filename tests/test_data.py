@@ -123,6 +123,34 @@ def test_a_relative_data_path_is_resolved_against_base_dir(tmp_path, monkeypatch
     assert len(all_ids(task_data)) == 30
 
 
+def test_a_folder_is_read_as_a_datasets_name_with_its_split(tmp_path):
+    # datasets.load_dataset takes a hub name or a folder alike; a folder keeps this offline.
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    write_jsonl(folder / "train.jsonl", claim_records())
+    write_jsonl(folder / "test.jsonl", claim_records(approve=5, reject=5, escalate=5))
+
+    task_data = load_task_data(Task(signature=ClaimReview, data=str(folder)), SOURCE)
+    held_out = load_task_data(
+        Task(signature=ClaimReview, data=str(folder), dataset_split="test"), SOURCE
+    )
+
+    assert len(all_ids(task_data)) == 30
+    assert len(all_ids(held_out)) == 15
+
+
+def test_a_folder_without_that_split_is_one_clear_error(tmp_path):
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    write_jsonl(folder / "train.jsonl", claim_records())
+
+    with pytest.raises(DataError) as error:
+        load_task_data(Task(signature=ClaimReview, data=str(folder), dataset_split="dev"), SOURCE)
+
+    message = str(error.value)
+    assert SOURCE in message and str(folder) in message and "Fix the path" in message
+
+
 def test_csv_values_are_kept_as_the_text_in_the_file(tmp_path):
     # Every value in these columns looks like a number, as account codes or amounts do.
     records = [
