@@ -7,7 +7,9 @@ Every row uses the same student, teacher, token budget, seed, training examples 
 (`--test` examples of the test split, drawn once with the seed). Each finished row is written
 at once to `benchmarks/results/<task>.json`, and a rerun skips it, so a killed run resumes at
 its first unfinished row (a row's own work restarts, except PLD's compile, which resumes from
-its run directory). The Markdown table is rewritten beside the JSON after every row.
+its run directory). The Markdown table is rewritten beside the JSON after every row. Each row
+records its sitting (when this command started, pldc's commit and scoring revision), so a
+table filled over several sittings says so.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import logging
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dspy
@@ -32,7 +36,7 @@ from rows import ROWS, Bench, CountingBackend
 
 from pldc.backends import open_model
 from pldc.data import load_task_data
-from pldc.evaluate import score_predictions
+from pldc.evaluate import SCORING_REVISION, score_predictions
 from pldc.extract import select_teacher_examples
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.progress import RichProgress
@@ -117,9 +121,10 @@ def main() -> None:
     dspy.configure(lm=None)
     for noisy in ("dspy", "gepa", "optuna"):  # rich progress reports instead
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    sitting = _sitting()
     for name in todo:
         console.rule(f"{task.display_name}: {name}")
-        results["rows"][name] = _run_row(name, bench, progress)
+        results["rows"][name] = {**_run_row(name, bench, progress), "sitting": sitting}
         # Rows keep the runner's order, whichever order they were (re)run in.
         results["rows"] = {row: results["rows"][row] for row in ROWS if row in results["rows"]}
         _save(out, results)
@@ -179,6 +184,30 @@ def _load_results(path: Path, config: dict) -> dict:
 
 def _machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
+
+
+def _sitting() -> dict:
+    """When this run started and which code it ran: rows from other sittings may differ."""
+    return {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "pldc_commit": _commit(),
+        "scoring_revision": SCORING_REVISION,
+    }
+
+
+def _commit() -> str:
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+
+    try:
+        head = git("rev-parse", "--short=12", "HEAD")
+        # Results files change as rows finish; only changed code makes the commit inexact.
+        changed = git("diff", "--quiet", "HEAD", "--", "pldc", "benchmarks/*.py", "signatures")
+    except OSError:  # no git on this machine
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if changed.returncode else "")
 
 
 def _save(path: Path, results: dict) -> None:
@@ -252,7 +281,31 @@ def _write_markdown(path: Path, results: dict) -> None:
         "to the budget; DSPy's prompts are not held to it. Compile calls and tokens are counted "
         "per model; latency is per test example, with the model already loaded.",
     ]
+    lines += _sittings_note(rows)
     path.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def _sittings_note(rows: dict) -> list[str]:
+    sittings: dict[str, list[str]] = {}
+    for name, row in rows.items():
+        sitting = row.get("sitting")
+        label = (
+            f"{sitting['started']} (pldc {sitting['pldc_commit']}, scoring revision "
+            f"{sitting['scoring_revision']})"
+            if sitting
+            else "earlier sittings, not recorded"
+        )
+        sittings.setdefault(label, []).append(name)
+    if len(sittings) < 2:
+        return []
+    lines = [
+        "",
+        f"This table was filled over {len(sittings)} sittings of the command; latency ratios "
+        "between rows of different sittings also compare the machine's speed then:",
+        "",
+    ]
+    lines += [f"- {label}: {', '.join(names)}" for label, names in sittings.items()]
+    return lines
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pldc.evaluate import SCORING_REVISION
+
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = "student zero-shot,student zero-shot (dspy.Predict)"
 
@@ -38,8 +40,12 @@ def test_rows_are_recorded_with_costs_and_a_rerun_resumes(tmp_path):
         assert row["compile_teacher"]["calls"] == 0
         assert row["prompt_tokens"] > 0 and row["latency_median_seconds"] > 0
         assert sum(map(sum, row["confusion"])) == 4 - row["unparsed"]
+    # One sitting ran both rows, so the table needs no note on sittings.
+    assert zero_shot["sitting"] == predict["sitting"]
+    assert zero_shot["sitting"]["scoring_revision"] == SCORING_REVISION
     table = (tmp_path / "expense_claims.md").read_text()
     assert "same test slice of **4 examples**" in table and "| student zero-shot |" in table
+    assert "sittings" not in table
 
     second = run(tmp_path)
     assert second.returncode == 0 and "every row is done" in second.stdout

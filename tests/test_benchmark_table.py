@@ -1,0 +1,64 @@
+"""benchmarks/run.py's Markdown table says when its rows come from different sittings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import run as benchmark_run
+
+
+def row(latency: float, sitting: dict | None) -> dict:
+    usage = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    recorded = {
+        "answered_by": "student",
+        "decoding": "label log-likelihood",
+        "notes": [],
+        "test_macro_f1": 0.5,
+        "test_accuracy": 0.5,
+        "unparsed": 0,
+        "prompt_tokens": 10,
+        "compile_teacher": usage,
+        "compile_student": usage,
+        "compile_seconds": 0.0,
+        "latency_median_seconds": latency,
+    }
+    return {**recorded, "sitting": sitting} if sitting else recorded
+
+
+def sitting(started: str, commit: str) -> dict:
+    return {"started": started, "pldc_commit": commit, "scoring_revision": 4}
+
+
+def table(tmp_path: Path, rows: dict) -> str:
+    config = {"task": "toy", "task_file": "toy.py", "test": 4, "train": 24, "dev": 8}
+    config |= {"budget": 512, "seed": 0, "teacher": "t", "student": "s"}
+    benchmark_run._write_markdown(
+        tmp_path / "toy.json", {"config": config, "machine": "m", "rows": rows}
+    )
+    return (tmp_path / "toy.md").read_text()
+
+
+def test_rows_of_one_sitting_need_no_note(tmp_path):
+    first = sitting("2026-11-24T01:00:00+00:00", "abc")
+    text = table(
+        tmp_path, {"student chain of thought": row(2.0, first), "pldc PLD": row(1.0, first)}
+    )
+
+    assert "| pldc PLD |" in text and "0.50×" in text
+    assert "sittings" not in text
+
+
+def test_rows_of_several_sittings_are_listed_by_sitting(tmp_path):
+    rows = {
+        "student zero-shot": row(1.0, None),
+        "student chain of thought": row(2.0, sitting("2026-11-23T09:00:00+00:00", "abc")),
+        "pldc PLD": row(1.0, sitting("2026-11-24T01:00:00+00:00", "def+changes")),
+    }
+
+    text = table(tmp_path, rows)
+
+    assert "filled over 3 sittings" in text
+    assert "- earlier sittings, not recorded: student zero-shot" in text
+    assert "- 2026-11-24T01:00:00+00:00 (pldc def+changes, scoring revision 4): pldc PLD" in text
