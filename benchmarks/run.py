@@ -300,7 +300,7 @@ def _sittings_note(rows: dict) -> list[str]:
         return []
     lines = [
         "",
-        f"This table was filled over {len(sittings)} sittings of the command; latency ratios "
+        "This table was filled over more than one sitting of the command; latency ratios "
         "between rows of different sittings also compare the machine's speed then:",
         "",
     ]

@@ -59,6 +59,6 @@ def test_rows_of_several_sittings_are_listed_by_sitting(tmp_path):
 
     text = table(tmp_path, rows)
 
-    assert "filled over 3 sittings" in text
+    assert "filled over more than one sitting" in text
     assert "- earlier sittings, not recorded: student zero-shot" in text
     assert "- 2026-11-24T01:00:00+00:00 (pldc def+changes, scoring revision 4): pldc PLD" in text
