@@ -80,6 +80,10 @@ class Bench:
     budget: int
     seed: int
     run_dir: Path
+    """Resumable work, kept out of the repository."""
+    kept_dir: Path
+    """Outputs committed beside the results: PLD's compiled artifact, whose rules and scores the
+    README quotes."""
 
     @property
     def schema(self) -> TaskSchema:
@@ -181,7 +185,7 @@ def pld(b: Bench) -> Compiled:
         source=str(b.task_path),
         base_dir=b.task_path.parent,
     )
-    artifact.save(b.run_dir / "pld.json")
+    artifact.save(b.kept_dir / f"{b.task.display_name}.json")
     classifier = CompiledClassifier(artifact, b.student)
     empty = classifier.messages(**{name: "" for name in b.schema.input_names})
     return Compiled(

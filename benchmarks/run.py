@@ -117,6 +117,7 @@ def main() -> None:
         budget=args.budget,
         seed=args.seed,
         run_dir=ROOT / ".pldc" / "benchmarks" / task.display_name,
+        kept_dir=args.out / "compiled",
     )
     dspy.configure(lm=None)
     for noisy in ("dspy", "gepa", "optuna"):  # rich progress reports instead

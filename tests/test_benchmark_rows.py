@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import KEYWORDS, fake_student_scores, fake_teacher_reply, toy_task
 
+import pldc
 from pldc.backends import FunctionBackend
 from pldc.data import load_task_data
 
@@ -65,6 +66,7 @@ def bench(tmp_path):
         budget=512,
         seed=0,
         run_dir=tmp_path / "run",
+        kept_dir=tmp_path / "compiled",
     )
 
 
@@ -78,6 +80,9 @@ def test_every_row_compiles_and_answers_the_test_slice(name, bench):
         assert right > len(answers) / 2
     assert compiled.prompt_tokens > 0
     assert compiled.answered_by in ("teacher", "student")
+    if name == "pldc PLD":
+        kept = pldc.load(bench.kept_dir / f"{bench.task.display_name}.json")
+        assert len(kept.artifact.rules) > 0
     if name.startswith(("DSPy", "pldc")):
         assert bench.teacher.calls > 0  # the teacher writes or proposes the prompt
         assert bench.student.calls > 0  # and the student is scored on it
