@@ -10,6 +10,7 @@ import pytest
 
 import pldc
 from pldc.backends import open_model
+from pldc.backends._sequences import common_length
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, LocalModel, assemble, resolve_gguf
 
 pytestmark = pytest.mark.real_model
@@ -29,7 +30,7 @@ def example_start(student, prompt: list[int]) -> int:
     """Where the user message's text begins: the first token the prompt differs from the same
     chat with that text left empty."""
     blank = student.chat_prompt_tokens([review("")[0], {"role": "user", "content": ""}])
-    return next(i for i, (x, y) in enumerate(zip(prompt, blank, strict=False)) if x != y)
+    return common_length(prompt, blank)
 
 
 @pytest.fixture(scope="module")
