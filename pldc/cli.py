@@ -1,4 +1,4 @@
-"""`pldc compile`, `pldc eval`, `pldc show` and `pldc pick`."""
+"""`pldc compile`, `pldc eval`, `pldc show`, `pldc pick` and `pldc doctor`."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from pldc.artifact import CompiledPrompt, load_artifact
 from pldc.backends import open_model, open_recorded_model
 from pldc.compiler import CompileSettings, compile_task
 from pldc.data import load_task_data
-from pldc.errors import DataError, PLDError
+from pldc.errors import DataError, ModelError, PLDError
 from pldc.evaluate import Scores, StudentEvaluator
-from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
+from pldc.models import CATALOGUE, DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
 from pldc.taskfile import load_task_file
@@ -99,6 +99,15 @@ def _parser() -> argparse.ArgumentParser:
     pick.add_argument("--budget", type=int, required=True, metavar="N")
     pick.add_argument("-o", "--output", required=True, help="where to write the chosen artifact")
     pick.set_defaults(run=_pick)
+
+    doctor = commands.add_parser(
+        "doctor", help="check that the local models load and decode on this machine"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    doctor.add_argument(
+        "--model", action="append", metavar="NAME", help="check only this catalogue model"
+    )
+    doctor.set_defaults(run=_doctor)
     return parser
 
 
@@ -234,6 +243,27 @@ def _pick(args: argparse.Namespace) -> int:
     )
     console.print(f"wrote [bold]{output}[/] (content hash {artifact.content_hash[:12]})")
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from pldc.doctor import examine
+
+    unknown = sorted(set(args.model or ()) - set(CATALOGUE))
+    if unknown:
+        raise ModelError(f"unknown model {unknown[0]!r}; choose from: {', '.join(CATALOGUE)}")
+    report = examine(args.model)
+    if args.json:
+        print(report.to_json())
+        return 0 if report.ok else 1
+    for name, value in report.facts.items():
+        console.print(f"  {name:<17} {value}", highlight=False, soft_wrap=True)
+    for check in report.checks:
+        mark = "[green]ok  [/]" if check.ok else "[bold red]FAIL[/]"
+        console.print(f"{mark} {check.name}: {check.detail}", highlight=False, soft_wrap=True)
+        if check.fix:
+            console.print(f"     fix: {check.fix}", highlight=False, soft_wrap=True)
+    console.print("all checks passed" if report.ok else "[bold red]some checks failed[/]")
+    return 0 if report.ok else 1
 
 
 def _print_front(artifact: CompiledPrompt) -> None:

@@ -138,10 +138,16 @@ def _verified_digest(path: Path) -> str:
     memo = cache_dir() / "digests" / key
     if memo.exists():
         return memo.read_text().strip()
+    digest = file_sha256(path)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    memo.write_text(digest)
+    return digest
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file's bytes, read in 4 MiB chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as source:
         while chunk := source.read(CHUNK):
             digest.update(chunk)
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    memo.write_text(digest.hexdigest())
     return digest.hexdigest()

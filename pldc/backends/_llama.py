@@ -10,14 +10,17 @@ are slow or wrong.
 from __future__ import annotations
 
 import os
+import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import llama_cpp
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+from pldc.backends._cpu import WeightLayout, weight_layout
 from pldc.backends._sequences import ScoredPrompt, SequenceScorer, common_length
 from pldc.backends.base import Backend, ModelIdentity
 from pldc.errors import ContextLengthError, ModelError
@@ -26,6 +29,28 @@ from pldc.progress import NullProgress, Progress
 from pldc.render import Message
 
 _CORES = min(2, os.cpu_count() or 1)
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _model_params(layout: WeightLayout) -> Iterator[None]:
+    """Make `Llama(...)` load with `layout`: llama-cpp-python builds its model parameters from
+    `llama_model_default_params()` and exposes no argument for `use_extra_bufts`."""
+    defaults = llama_cpp.llama_cpp.llama_model_default_params
+
+    def with_layout() -> llama_cpp.llama_model_params:
+        params = defaults()
+        params.use_extra_bufts = layout.use_extra_bufts
+        return params
+
+    with _PARAMS_LOCK:
+        llama_cpp.llama_cpp.llama_model_default_params = with_layout
+        try:
+            yield
+        finally:
+            llama_cpp.llama_cpp.llama_model_default_params = defaults
 
 
 class LlamaCppBackend(Backend):
@@ -39,15 +64,18 @@ class LlamaCppBackend(Backend):
         n_threads: int | None = None,
     ) -> None:
         self._threads = n_threads or _CORES
-        self._llm = Llama(
-            model_path=str(model_path),
-            n_ctx=n_ctx,
-            n_batch=512,
-            n_threads=self._threads,
-            n_threads_batch=self._threads,
-            logits_all=False,
-            verbose=False,
-        )
+        self.weight_layout = weight_layout()
+        """Whether llama.cpp repacks the weights; off wherever AMX could be used (`_cpu.py`)."""
+        with _model_params(self.weight_layout):
+            self._llm = Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_batch=512,
+                n_threads=self._threads,
+                n_threads_batch=self._threads,
+                logits_all=False,
+                verbose=False,
+            )
         # Close before interpreter teardown; llama.cpp's own __del__ fails once modules are gone.
         weakref.finalize(self, self._llm.close)
         template = self._llm.metadata.get("tokenizer.chat_template")
