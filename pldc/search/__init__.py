@@ -7,7 +7,8 @@ pinned rule is dropped. The objective is the student's dev Macro-F1, or, with `P
 Macro-F1 against prompt tokens.
 
 Strategies, one module each: `TPESearch` (the default: the teacher-order trial, then TPE),
-`RandomSearch` and `ParetoSearch` (either against prompt length). Settings name them by the
+`RandomSearch`, `GreedySearch` (forward selection), `TeacherOrderSearch` (one prompt, no
+search) and `ParetoSearch` (any of them against prompt length). Settings name them by the
 strings in `STRATEGIES`; `strategy_for` turns settings into one.
 
 Trials live in Optuna storage. Several processes (`workers`) can share one study; each trial
@@ -16,6 +17,7 @@ first claims one of the `trials` slots, so together they run at most that many.
 
 from pldc.search._base import RuleSpace, SampledSearch, SearchStrategy, prompt_scores
 from pldc.search._budget import FittedPrompt, fit_to_budget
+from pldc.search._greedy import GreedySearch
 from pldc.search._pareto import ParetoSearch, pareto_front
 from pldc.search._pruning import NoPruning, OptunaPruning, Pruning
 from pldc.search._random import RandomSearch
@@ -31,6 +33,7 @@ from pldc.search._records import (
 from pldc.search._registry import PRUNERS, STRATEGIES, pruning_for, strategy_for
 from pldc.search._runner import open_study, search_rules
 from pldc.search._study import NothingToRun, run_trials
+from pldc.search._teacher_order import TeacherOrderSearch
 from pldc.search._tpe import TPESearch
 
 __all__ = [
@@ -38,6 +41,7 @@ __all__ = [
     "STRATEGIES",
     "FittedPrompt",
     "FrontPoint",
+    "GreedySearch",
     "NoPruning",
     "NothingToRun",
     "OptunaPruning",
@@ -53,6 +57,7 @@ __all__ = [
     "SearchSettings",
     "SearchStrategy",
     "TPESearch",
+    "TeacherOrderSearch",
     "TrialRecord",
     "fit_to_budget",
     "open_study",

@@ -15,7 +15,8 @@ from pldc.errors import SettingsError
 
 PrunerName = Literal["none", "successive_halving", "median"]
 SearchObjective = Literal["macro_f1", "pareto"]
-SamplerName = Literal["tpe", "random"]
+SamplerName = Literal["tpe", "random", "greedy", "teacher_order"]
+"""Search strategies a setting or preset can name; `pldc.search.STRATEGIES` maps each to a class."""
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,19 @@ import optuna
 
 from pldc.errors import SettingsError
 from pldc.search._base import SearchStrategy
+from pldc.search._greedy import GreedySearch
 from pldc.search._pareto import ParetoSearch
 from pldc.search._pruning import NoPruning, OptunaPruning, Pruning
 from pldc.search._random import RandomSearch
 from pldc.search._records import PrunerName, SearchSettings
+from pldc.search._teacher_order import TeacherOrderSearch
 from pldc.search._tpe import TPESearch
 
 STRATEGIES: dict[str, type[SearchStrategy]] = {
     "tpe": TPESearch,
     "random": RandomSearch,
+    "greedy": GreedySearch,
+    "teacher_order": TeacherOrderSearch,
 }
 """The strategies the `sampler` setting can name (`SamplerName`)."""
 
