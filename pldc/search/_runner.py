@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import optuna
 
@@ -62,7 +63,6 @@ def search_rules(
         for params in strategy.opening_trials(space):
             study.enqueue_trial(params)
     objective = _objective(study, strategy, space, evaluator, dev, settings, progress)
-    opener = open_worker_evaluator
 
     with progress.stage("search", total=settings.trials) as stage:
 
@@ -70,25 +70,10 @@ def search_rules(
             stage.update(completed=len(finished_trials(study)), status=_status(study))
 
         report(study)
-        workers = [
-            _worker_process(index, strategy, space, dev, settings, storage, study_name, opener)
-            for index in range(1, settings.workers)
-        ]
-        evaluator.student.share_cpu(settings.workers)
-        for process in workers:
-            process.start()
-        try:
+        with _extra_workers(
+            strategy, space, dev, settings, storage, study_name, open_worker_evaluator, evaluator
+        ):
             run_trials(study, objective, settings.trials, callbacks=[report])
-        finally:
-            for process in workers:
-                process.join()
-            evaluator.student.share_cpu(1)
-        failed = [p.exitcode for p in workers if p.exitcode != 0]
-        if failed:
-            raise PLDError(
-                f"{len(failed)} search worker(s) stopped with exit code(s) {failed}; finished "
-                "trials are kept in the study, so rerunning the compile resumes it."
-            )
         report(study)
     return _result(study, space, strategy, settings)
 
@@ -136,6 +121,42 @@ def _objective(
         progress=progress,
         worker=worker,
     )
+
+
+@contextmanager
+def _extra_workers(
+    strategy: SearchStrategy,
+    space: RuleSpace,
+    dev: Sequence[Example],
+    settings: SearchSettings,
+    storage: str | None,
+    study_name: str,
+    open_evaluator: Callable[[], StudentEvaluator] | None,
+    evaluator: StudentEvaluator,
+) -> Iterator[None]:
+    """Workers 1 to `settings.workers` - 1 run trials in processes of their own meanwhile.
+
+    Raises `PLDError` if any of them stops with an error.
+    """
+    workers = [
+        _worker_process(index, strategy, space, dev, settings, storage, study_name, open_evaluator)
+        for index in range(1, settings.workers)
+    ]
+    evaluator.student.share_cpu(settings.workers)
+    for process in workers:
+        process.start()
+    try:
+        yield
+    finally:
+        for process in workers:
+            process.join()
+        evaluator.student.share_cpu(1)
+    failed = [p.exitcode for p in workers if p.exitcode != 0]
+    if failed:
+        raise PLDError(
+            f"{len(failed)} search worker(s) stopped with exit code(s) {failed}; finished "
+            "trials are kept in the study, so rerunning the compile resumes it."
+        )
 
 
 def _worker_process(
