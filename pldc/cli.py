@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import optuna
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -28,6 +29,8 @@ console = Console()
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Rich progress reports the search; Optuna's per-trial log lines would break its display.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         return args.run(args)
     except PLDError as exc:

@@ -65,7 +65,8 @@ class CompileSettings:
     cluster_min_samples: int = 2
     calibration: CalibrationMethod = "batch"
     sampler: SamplerName = "tpe"
-    """Optuna sampler: "tpe" (the teacher-order trial first, then TPE) or "random"."""
+    """Search strategy: "tpe" (the teacher-order trial first, then TPE), "random", "greedy"
+    (forward selection) or "teacher_order" (every rule in the teacher's order, no search)."""
     pruner: PrunerName = "none"
     """Stop weak trials early: "successive_halving", "median" or "none"."""
     dev_slices: tuple[float, ...] = (1.0,)

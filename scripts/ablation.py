@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+import optuna
+
 ROOT = Path(__file__).resolve().parent.parent
 
 from pldc.backends import open_model  # noqa: E402
@@ -50,6 +52,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int)
     parser.add_argument("--seed", type=int)
     args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # quiet per-trial lines, as pldc compile
 
     task_path = Path(args.task_file)
     task = load_task_file(task_path)

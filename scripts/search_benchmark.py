@@ -27,6 +27,8 @@ import platform
 import time
 from pathlib import Path
 
+import optuna
+
 from pldc.artifact import load_artifact
 from pldc.backends import open_recorded_model
 from pldc.data import load_task_data
@@ -44,6 +46,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--slices", default="0.25,0.5,1.0")
     args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # quiet per-trial lines, as pldc compile
 
     artifact = load_artifact(args.artifact)
     task_path = Path(args.task_file)

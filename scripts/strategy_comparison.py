@@ -3,13 +3,16 @@
     python scripts/strategy_comparison.py compiled/expense_claims.json signatures/expense_claims.py
 
 The pool is the artifact's candidate rules (pinned rules stay pinned); the student, budget,
-calibration and dev split are the artifact's. Each strategy gets its own score cache, so a
-prompt it has seen before costs nothing, and at most `--prompts` distinct prompts:
+calibration and dev split are the artifact's. Each strategy is the one `pldc compile` runs for
+that `sampler` setting (pldc.search), gets its own score cache, so a prompt it has seen before
+costs nothing, and at most `--prompts` trials:
 
-- teacher order: every rule, in the teacher's order, trimmed to the budget (one prompt);
-- greedy forward selection: add the rule that raises dev Macro-F1 most, until none does;
-- random search: Optuna's RandomSampler;
-- TPE: Optuna's TPESampler, as `pldc compile` runs it.
+- teacher order (`teacher_order`): every rule, in the teacher's order, trimmed to the budget
+  (one prompt);
+- greedy forward selection (`greedy`): from the prompt with no candidate rule, add the rule
+  that raises dev Macro-F1 most, until none does;
+- random search (`random`): Optuna's RandomSampler;
+- TPE (`tpe`): Optuna's TPESampler.
 
 Random search and TPE both start from the teacher-order prompt, as `pldc compile` does.
 Writes docs/strategy-comparison.md and .json.
@@ -21,13 +24,16 @@ import argparse
 import json
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
+
+import optuna
 
 from pldc.artifact import load_artifact
 from pldc.backends import open_recorded_model
 from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
-from pldc.search import SearchSettings, fit_to_budget, search_rules
+from pldc.search import SearchSettings, SearchStrategy, search_rules, strategy_for
 from pldc.taskfile import load_task_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,8 +43,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("artifact")
     parser.add_argument("task_file")
-    parser.add_argument("--prompts", type=int, default=12, help="distinct prompts per strategy")
+    parser.add_argument("--prompts", type=int, default=12, help="trials per strategy")
     args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # quiet per-trial lines, as pldc compile
 
     artifact = load_artifact(args.artifact)
     task_path = Path(args.task_file)
@@ -50,63 +57,38 @@ def main() -> None:
     pool = [r for r in artifact.search.candidate_rules if r.fate != "pinned"]
     method = "batch" if artifact.calibration.method != "none" else "none"
 
-    def fresh() -> StudentEvaluator:
-        return StudentEvaluator(student, schema, artifact.prompt.user_template)
+    settings = SearchSettings(artifact.token_budget, args.prompts, artifact.seed, method)
+    texts = {rule.id: rule.text for rule in artifact.search.candidate_rules}
 
-    def fit(rules):
-        return fit_to_budget(schema, rules, student.count_tokens, artifact.token_budget, pinned)
-
-    def teacher_order():
-        evaluator = fresh()
-        scores, _ = evaluator.calibrated(method, fit(pool).system_prompt, dev)
-        return [(evaluator.student_calls, scores.macro_f1)]
-
-    def greedy():
-        evaluator, chosen, curve, current = fresh(), [], [], None
-        while len(curve) < args.prompts:
-            step = None  # (dev Macro-F1, rule) of the best addition this round
-            for rule in pool:
-                if rule in chosen or len(curve) >= args.prompts:
-                    continue
-                fitted = fit([*chosen, rule])
-                if rule not in fitted.rules:
-                    continue  # adding it would break the budget
-                scores, _ = evaluator.calibrated(method, fitted.system_prompt, dev)
-                best = max(scores.macro_f1, curve[-1][1] if curve else 0.0)
-                curve.append((evaluator.student_calls, best))
-                if step is None or scores.macro_f1 > step[0]:
-                    step = (scores.macro_f1, rule)
-            if step is None or (current is not None and step[0] <= current):
-                break
-            current = step[0]
-            chosen.append(step[1])
-        return curve
-
-    def optuna_search(sampler: str):
-        evaluator = fresh()
-        settings = SearchSettings(
-            artifact.token_budget, args.prompts, artifact.seed, method, sampler=sampler
+    def scored_curve(strategy: SearchStrategy) -> list[tuple[int, float]]:
+        """(student calls so far, best dev Macro-F1 so far) after each trial."""
+        evaluator = StudentEvaluator(student, schema, artifact.prompt.user_template)
+        result = search_rules(
+            schema, pool, evaluator, dev, settings, pinned=pinned, strategy=strategy
         )
-        result = search_rules(schema, pool, evaluator, dev, settings, pinned=pinned)
         curve, seen, best = [], set(), 0.0
         for trial in result.trials:  # a prompt seen before came from the cache, for free
-            calls = len(dev) if tuple(trial.rule_ids) not in seen else 0
-            seen.add(tuple(trial.rule_ids))
+            prompt = tuple(texts[rule_id] for rule_id in trial.rule_ids)  # rules may share a text
+            calls = len(dev) if prompt not in seen else 0
+            seen.add(prompt)
             best = max(best, trial.dev_macro_f1)
             curve.append(((curve[-1][0] if curve else 0) + calls, best))
         assert curve[-1][0] == evaluator.student_calls, "the curve must count what was scored"
         return curve
 
     strategies = {
-        "teacher order": teacher_order,
-        "greedy forward selection": greedy,
-        "random search": lambda: optuna_search("random"),
-        "TPE": lambda: optuna_search("tpe"),
+        label: strategy_for(replace(settings, sampler=name))
+        for label, name in [
+            ("teacher order", "teacher_order"),
+            ("greedy forward selection", "greedy"),
+            ("random search", "random"),
+            ("TPE", "tpe"),
+        ]
     }
     rows = []
-    for name, run in strategies.items():
+    for name, strategy in strategies.items():
         started = time.perf_counter()
-        curve = run()
+        curve = scored_curve(strategy)
         rows.append(
             {
                 "strategy": name,
@@ -138,7 +120,7 @@ def write_report(args, artifact, pool, dev, rows) -> None:
         f"{'' if args.prompts == 12 else f' --prompts {args.prompts}'}` in one run, on "
         f"{platform.machine()} with 2 CPU cores. Pool: the {len(pool)} candidate rules of "
         f"`{args.artifact}`; student {artifact.student.name}; budget {artifact.token_budget} "
-        f"tokens; dev split {len(dev)} examples; at most {args.prompts} distinct prompts per "
+        f"tokens; dev split {len(dev)} examples; at most {args.prompts} trials (prompts) per "
         f"strategy; seed {artifact.seed}. A student call scores one dev example under one prompt.",
         "",
         "| strategy | prompts scored | student calls | wall time (s) | best dev Macro-F1 | "

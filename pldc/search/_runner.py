@@ -1,0 +1,264 @@
+"""`search_rules`: run a strategy's study to its trial count, in one or more processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import optuna
+
+from pldc.data import Example
+from pldc.errors import PLDError, SettingsError
+from pldc.evaluate import StudentEvaluator
+from pldc.progress import NullProgress, Progress
+from pldc.rulepool import Rule
+from pldc.search._base import RuleSpace, SearchStrategy
+from pldc.search._objective import TrialObjective, slice_sizes
+from pldc.search._records import SearchResult, SearchSettings, TrialRecord
+from pldc.search._registry import pruning_for, strategy_for
+from pldc.search._study import (
+    fail_abandoned_trials,
+    finished_trials,
+    load_or_create_study,
+    run_trials,
+)
+from pldc.task import TaskSchema
+
+
+def search_rules(
+    schema: TaskSchema,
+    pool: Sequence[Rule],
+    evaluator: StudentEvaluator,
+    dev: Sequence[Example],
+    settings: SearchSettings,
+    *,
+    pinned: Sequence[Rule] = (),
+    strategy: SearchStrategy | None = None,
+    storage: str | None = None,
+    study_name: str = "pldc",
+    progress: Progress | None = None,
+    open_worker_evaluator: Callable[[], StudentEvaluator] | None = None,
+) -> SearchResult:
+    """Run the study to `settings.trials` finished trials and return its best prompt.
+
+    `strategy` proposes the trials (default: the one `settings.sampler` and `settings.objective`
+    name); a strategy may stop with fewer trials. With `settings.workers` > 1, the extra
+    workers are processes that call `open_worker_evaluator` (a picklable factory) for a student
+    of their own. `storage` is an Optuna storage URL (default: in memory); a study found there
+    under `study_name` resumes. Raises `BudgetError` if the pinned rules exceed the budget,
+    `SettingsError` for unusable settings or storage, `PLDError` if no trial finishes.
+    """
+    progress = progress or NullProgress()
+    strategy = strategy or strategy_for(settings)
+    space = RuleSpace(
+        schema, tuple(pool), tuple(pinned), settings.token_budget, evaluator.student.count_tokens
+    )
+    space.fit([])  # fail fast on a budget the pinned rules alone break
+    _check_settings(settings, storage, open_worker_evaluator)
+
+    study = open_study(settings, storage, study_name, len(dev), strategy=strategy)
+    fail_abandoned_trials(study, storage)
+    if not study.trials:
+        for params in strategy.opening_trials(space):
+            study.enqueue_trial(params)
+    objective = _objective(study, strategy, space, evaluator, dev, settings, progress)
+
+    with progress.stage("search", total=settings.trials) as stage:
+
+        def report(study: optuna.Study, _trial: optuna.trial.FrozenTrial | None = None) -> None:
+            stage.update(completed=len(finished_trials(study)), status=_status(study))
+
+        report(study)
+        with _extra_workers(
+            strategy, space, dev, settings, storage, study_name, open_worker_evaluator, evaluator
+        ):
+            run_trials(study, objective, settings.trials, callbacks=[report])
+        report(study)
+    return _result(study, space, strategy, settings)
+
+
+def open_study(
+    settings: SearchSettings,
+    storage: str | None,
+    study_name: str,
+    dev_size: int,
+    index: int = 0,
+    *,
+    strategy: SearchStrategy | None = None,
+) -> optuna.Study:
+    """The study at `storage` (created if new), with worker `index`'s own sampler seed.
+
+    `strategy` defaults to the one `settings` name. Raises `SettingsError` naming `--storage`
+    when the storage cannot be opened.
+    """
+    strategy = strategy or strategy_for(settings)
+    pruning = pruning_for(settings.pruner, slice_sizes(settings.dev_slices, dev_size)[0])
+    return load_or_create_study(strategy, pruning, storage, study_name, index)
+
+
+def _objective(
+    study: optuna.Study,
+    strategy: SearchStrategy,
+    space: RuleSpace,
+    evaluator: StudentEvaluator,
+    dev: Sequence[Example],
+    settings: SearchSettings,
+    progress: Progress,
+    worker: int = 0,
+) -> TrialObjective:
+    sizes = slice_sizes(settings.dev_slices, len(dev))
+    return TrialObjective(
+        study=study,
+        strategy=strategy,
+        space=space,
+        evaluator=evaluator,
+        dev=dev,
+        slice_sizes=sizes,
+        pruning=pruning_for(settings.pruner, sizes[0]),
+        calibration=settings.calibration,
+        seed=settings.seed,
+        progress=progress,
+        worker=worker,
+    )
+
+
+@contextmanager
+def _extra_workers(
+    strategy: SearchStrategy,
+    space: RuleSpace,
+    dev: Sequence[Example],
+    settings: SearchSettings,
+    storage: str | None,
+    study_name: str,
+    open_evaluator: Callable[[], StudentEvaluator] | None,
+    evaluator: StudentEvaluator,
+) -> Iterator[None]:
+    """Workers 1 to `settings.workers` - 1 run trials in processes of their own meanwhile.
+
+    Raises `PLDError` if any of them stops with an error.
+    """
+    workers = [
+        _worker_process(index, strategy, space, dev, settings, storage, study_name, open_evaluator)
+        for index in range(1, settings.workers)
+    ]
+    evaluator.student.share_cpu(settings.workers)
+    for process in workers:
+        process.start()
+    try:
+        yield
+    finally:
+        for process in workers:
+            process.join()
+        evaluator.student.share_cpu(1)
+    failed = [p.exitcode for p in workers if p.exitcode != 0]
+    if failed:
+        raise PLDError(
+            f"{len(failed)} search worker(s) stopped with exit code(s) {failed}; finished "
+            "trials are kept in the study, so rerunning the compile resumes it."
+        )
+
+
+def _worker_process(
+    index: int,
+    strategy: SearchStrategy,
+    space: RuleSpace,
+    dev: Sequence[Example],
+    settings: SearchSettings,
+    storage: str | None,
+    study_name: str,
+    open_evaluator: Callable[[], StudentEvaluator] | None,
+) -> multiprocessing.process.BaseProcess:
+    return multiprocessing.get_context("spawn").Process(
+        target=_worker,
+        args=(open_evaluator, strategy, space.schema, space.pool, space.pinned, dev, settings),
+        kwargs={
+            "storage": storage,
+            "study_name": study_name,
+            "index": index,
+            "log_level": optuna.logging.get_verbosity(),
+        },
+        daemon=True,
+    )
+
+
+def _worker(
+    open_evaluator: Callable[[], StudentEvaluator],
+    strategy: SearchStrategy,
+    schema: TaskSchema,
+    pool: Sequence[Rule],
+    pinned: Sequence[Rule],
+    dev: Sequence[Example],
+    settings: SearchSettings,
+    *,
+    storage: str,
+    study_name: str,
+    index: int,
+    log_level: int,
+) -> None:
+    """One extra search process: its own student and sampler seed, the shared study."""
+    optuna.logging.set_verbosity(log_level)  # a spawned process starts at Optuna's default
+    study = open_study(settings, storage, study_name, len(dev), index, strategy=strategy)
+    evaluator = open_evaluator()
+    evaluator.student.share_cpu(settings.workers)
+    space = RuleSpace(schema, pool, pinned, settings.token_budget, evaluator.student.count_tokens)
+    objective = _objective(study, strategy, space, evaluator, dev, settings, NullProgress(), index)
+    run_trials(study, objective, settings.trials)
+
+
+def _result(
+    study: optuna.Study, space: RuleSpace, strategy: SearchStrategy, settings: SearchSettings
+) -> SearchResult:
+    trials = [_record(t) for t in finished_trials(study)]
+    scored = [t for t in trials if not t.pruned]
+    if not scored:
+        raise PLDError("the search finished no trial; run it with --trials 1 or more.")
+    best = max(scored, key=lambda t: (t.dev_macro_f1, -t.tokens, -t.number))
+    by_id = {rule.id: rule for rule in [*space.pinned, *space.pool]}
+    pinned_ids = {rule.id for rule in space.pinned}
+    fitted = space.fit([by_id[i] for i in best.rule_ids if i not in pinned_ids])
+    workers = f", {settings.workers} workers" if settings.workers > 1 else ""
+    return SearchResult(
+        rule_ids=[rule.id for rule in fitted.rules],
+        system_prompt=fitted.system_prompt,
+        token_count=fitted.tokens,
+        best_trial=best.number,
+        trials=trials,
+        sampler=strategy.describe() + workers,
+        pareto_front=strategy.front(trials),
+    )
+
+
+def _record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
+    pruned = trial.state == optuna.trial.TrialState.PRUNED
+    return TrialRecord(
+        number=trial.number,
+        rule_ids=trial.user_attrs["rule_ids"],
+        tokens=trial.user_attrs["tokens"],
+        dev_macro_f1=trial.user_attrs["pruned_dev_macro_f1"] if pruned else trial.values[0],
+        dev_examples=trial.user_attrs.get("dev_examples"),
+        pruned=pruned,
+    )
+
+
+def _check_settings(
+    settings: SearchSettings,
+    storage: str | None,
+    open_worker_evaluator: Callable[[], StudentEvaluator] | None,
+) -> None:
+    if settings.workers > 1 and (storage is None or open_worker_evaluator is None):
+        raise SettingsError(
+            f"workers = {settings.workers} needs a storage URL the workers share and a student "
+            "each worker can open; run it through `pldc compile`, or pass both.",
+            "workers",
+        )
+
+
+def _status(study: optuna.Study) -> str:
+    finished = finished_trials(study)
+    completed = [t for t in finished if t.state == optuna.trial.TrialState.COMPLETE]
+    if not completed:
+        return ""
+    pruned = len(finished) - len(completed)
+    best = f"best dev macro-F1 {max(t.values[0] for t in completed):.3f}"
+    return best + (f", {pruned} pruned" if pruned else "")

@@ -1,0 +1,120 @@
+"""Each strategy's own behaviour, how settings name them, and the search's use of Optuna."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import get_args
+
+import optuna
+import pytest
+from test_search_pruning import _pool
+from test_search_strategy_conformance import DEV, PINNED, TASK, evaluator, search, tokens_of
+
+from pldc import SettingsError
+from pldc.compiler import CompileSettings
+from pldc.presets import load_preset, settings_with
+from pldc.search import (
+    PRUNERS,
+    STRATEGIES,
+    GreedySearch,
+    NoPruning,
+    PrunerName,
+    SamplerName,
+    SearchSettings,
+    TeacherOrderSearch,
+    TPESearch,
+    open_study,
+    search_rules,
+    strategy_for,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_sampler_setting_names_a_strategy_and_every_pruner_setting_a_pruning():
+    assert set(STRATEGIES) == set(get_args(SamplerName))
+    assert set(PRUNERS) == set(get_args(PrunerName))
+
+
+def test_an_unknown_strategy_name_is_refused_naming_the_setting():
+    with pytest.raises(SettingsError, match="sampler = 'annealing'") as error:
+        strategy_for(SearchSettings(token_budget=400, sampler="annealing"))
+    assert error.value.setting == "sampler"
+
+
+def test_the_default_search_is_tpe_starting_from_the_teacher_order():
+    default = search(None, pinned=PINNED)
+    assert default.sampler == "TPESampler(seed=0, n_startup_trials=3)"
+    assert default.trials[0].rule_ids == [rule.id for rule in [*PINNED, *_pool()]]
+    explicit = search(TPESearch.from_settings(SearchSettings(400, trials=8)), pinned=PINNED)
+    assert explicit == default
+
+
+def test_teacher_order_scores_one_prompt_every_rule_in_the_teachers_order():
+    budget = tokens_of([*PINNED, *_pool()[:4]])
+    result = search(TeacherOrderSearch(), pinned=PINNED, budget=budget)
+    assert len(result.trials) == 1
+    assert result.rule_ids == [rule.id for rule in [*PINNED, *_pool()[:4]]]
+
+
+def test_greedy_adds_the_best_rule_while_dev_macro_f1_rises_then_stops():
+    result = search(GreedySearch(), trials=100)
+    scores = {tuple(t.rule_ids): t.dev_macro_f1 for t in result.trials}
+    assert result.trials[0].rule_ids == []  # it starts from no candidate rule
+    chosen = result.rule_ids
+    for size in range(1, len(chosen) + 1):
+        kept, before = tuple(chosen[:size]), tuple(chosen[: size - 1])
+        assert scores[kept] > scores[before]
+        rivals = [ids for ids in scores if len(ids) == size and ids[:-1] == before]
+        assert scores[kept] == max(scores[ids] for ids in rivals)
+    last_round = [ids for ids in scores if ids[:-1] == tuple(chosen)]
+    assert last_round and all(scores[ids] <= scores[tuple(chosen)] for ids in last_round)
+    assert len(result.trials) < 100  # it stopped by itself
+
+
+def test_greedy_never_scores_the_same_prompt_twice_even_when_the_budget_trims():
+    budget = tokens_of(_pool()[:2])
+    result = search(GreedySearch(), budget=budget, trials=100)
+    prompts = [tuple(t.rule_ids) for t in result.trials]
+    assert len(set(prompts)) == len(prompts)
+    assert all(t.tokens <= budget for t in result.trials)
+
+
+def test_no_pruning_reports_nothing_so_a_pareto_study_accepts_it():
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    trial = study.ask()
+    assert NoPruning().prunes(trial, 0.5, 10) is False
+    assert study.trials[0].intermediate_values == {}
+
+
+@pytest.mark.parametrize("sampler", ["greedy", "teacher_order"])
+def test_a_compile_runs_the_strategy_its_settings_name(tmp_path, teacher, student, sampler):
+    from test_compile import compile_toy
+
+    settings = CompileSettings(token_budget=160, trials=6, teacher_examples=9, sampler=sampler)
+    artifact = compile_toy(tmp_path, teacher, student, settings)
+    assert artifact.search.sampler == strategy_for(settings.search_settings()).describe()
+    assert 1 <= len(artifact.search.trials) <= 6
+
+
+def test_the_greedy_preset_selects_greedy_forward_selection():
+    settings = settings_with(load_preset(ROOT / "optimizers" / "greedy.toml"))
+    assert isinstance(strategy_for(settings.search_settings()), GreedySearch)
+
+
+def test_opening_a_study_leaves_optunas_log_level_alone():
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    try:
+        open_study(SearchSettings(token_budget=400), None, "quiet", len(DEV))
+        search_rules(TASK.schema, [], evaluator(), DEV, SearchSettings(400, trials=1))
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+def test_the_search_package_touches_no_private_optuna_state():
+    private = re.compile(r"\._storage|\._trial_id|\._study_id|optuna\._|from optuna\.\w+\._")
+    for module in sorted((ROOT / "pldc" / "search").glob("*.py")):
+        assert not private.search(module.read_text()), module.name
