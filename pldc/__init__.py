@@ -10,7 +10,7 @@ import os
 # litellm (under dspy) otherwise fetches its model cost map from the network on import.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from pldc.artifact import CompiledPrompt, load_artifact
+from pldc.artifact import load_artifact
 from pldc.backends import Backend, FunctionBackend, ModelIdentity, open_model
 from pldc.compiler import CompileSettings, compile_task
 from pldc.errors import (
@@ -25,6 +25,7 @@ from pldc.errors import (
     TaskFileError,
 )
 from pldc.presets import load_preset
+from pldc.records import CompiledPrompt
 from pldc.runtime import CompiledClassifier, load
 from pldc.task import Splits, Task
 from pldc.taskfile import load_task_file

@@ -12,15 +12,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pldc.artifact import CompiledPrompt, load_artifact
+from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
 from pldc.compiler import CompileSettings, compile_task
 from pldc.data import load_task_data
 from pldc.errors import DataError, PLDError
-from pldc.evaluate import Scores, StudentEvaluator
+from pldc.evaluate import StudentEvaluator
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
+from pldc.records import CompiledPrompt, Scores
 from pldc.taskfile import load_task_file
 
 console = Console()

@@ -11,18 +11,9 @@ from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from pldc.artifact import (
-    ArtifactScores,
-    CompiledPrompt,
-    ParetoPoint,
-    PromptRecord,
-    SearchRecord,
-    TaskRecord,
-    installed_versions,
-)
+from pldc.artifact import installed_versions
 from pldc.backends import open_recorded_model
 from pldc.backends.base import Backend, ModelIdentity
-from pldc.calibration import CalibrationMethod
 from pldc.data import TaskData, load_task_data
 from pldc.embed import Embedder, StoredEmbedder, open_embedder
 from pldc.errors import SettingsError
@@ -35,9 +26,20 @@ from pldc.extract import (
     select_teacher_examples,
 )
 from pldc.progress import NullProgress, Progress
+from pldc.records import (
+    ArtifactScores,
+    CalibrationMethod,
+    CompiledPrompt,
+    ParetoPoint,
+    PromptRecord,
+    ResolutionRecord,
+    Rule,
+    SearchRecord,
+    TaskRecord,
+)
 from pldc.render import render_system_prompt, render_user_template
-from pldc.resolve import ResolutionRecord, ResolveSettings, resolve_conflicts
-from pldc.rulepool import ClusterSettings, Rule, build_rule_pool, pinned_rules
+from pldc.resolve import ResolveSettings, resolve_conflicts
+from pldc.rulepool import ClusterSettings, build_rule_pool, pinned_rules
 from pldc.search import (
     PrunerName,
     SamplerName,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pldc.artifact import CompiledPrompt, load_artifact
+from pldc.artifact import load_artifact
 from pldc.backends import open_recorded_model
 from pldc.backends.base import Backend
 from pldc.calibration import decide
 from pldc.errors import DataError
+from pldc.records import CompiledPrompt
 from pldc.render import Message, render_messages
 
 

@@ -23,13 +23,12 @@ import optuna
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
-from pldc.calibration import CalibrationMethod
 from pldc.data import Example, round_robin_sample
 from pldc.errors import BudgetError, PLDError, SettingsError
 from pldc.evaluate import StudentEvaluator
 from pldc.progress import NullProgress, Progress
+from pldc.records import CalibrationMethod, Rule, TrialRecord
 from pldc.render import render_system_prompt
-from pldc.rulepool import Rule
 from pldc.task import TaskSchema
 
 PrunerName = Literal["none", "successive_halving", "median"]
@@ -59,16 +58,6 @@ class SearchSettings:
                 'prunes single-objective studies only. Use pruner = "none" with it.',
                 "pruner",
             )
-
-
-class TrialRecord(BaseModel):
-    number: int
-    rule_ids: list[str]
-    tokens: int
-    dev_macro_f1: float
-    """On the whole dev split; for a pruned trial, on the slice it was stopped after."""
-    dev_examples: int | None = None
-    pruned: bool = False
 
 
 class FrontPoint(BaseModel):

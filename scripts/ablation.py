@@ -37,7 +37,8 @@ from pldc.embed import open_embedder  # noqa: E402
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 from pldc.presets import load_preset, settings_with  # noqa: E402
 from pldc.progress import RichProgress  # noqa: E402
-from pldc.rulepool import ClusterSettings, Rule, build_rule_pool, raw_rule_pool  # noqa: E402
+from pldc.records import Rule  # noqa: E402
+from pldc.rulepool import ClusterSettings, build_rule_pool, raw_rule_pool  # noqa: E402
 from pldc.search import fit_to_budget  # noqa: E402
 from pldc.taskfile import load_task_file  # noqa: E402
 

@@ -8,18 +8,18 @@ import re
 import pytest
 
 from pldc import ArtifactError, CompiledPrompt, ModelIdentity, load_artifact
-from pldc.artifact import (
+from pldc.artifact import installed_versions
+from pldc.evaluate import score_predictions
+from pldc.records import (
     ArtifactScores,
+    Calibration,
     PromptRecord,
+    Rule,
     SearchRecord,
     TaskRecord,
-    installed_versions,
+    TrialRecord,
 )
-from pldc.calibration import Calibration
-from pldc.evaluate import score_predictions
 from pldc.render import render_system_prompt, render_user_template
-from pldc.rulepool import Rule
-from pldc.search import TrialRecord
 from pldc.task import InputFieldSpec, TaskSchema
 
 LABELS = ["approve", "reject"]

@@ -6,7 +6,7 @@ import pytest
 from conftest import TicketTriage
 
 from pldc.embed import TfidfEmbedder, open_embedder
-from pldc.extract import TeacherTrace
+from pldc.records import TeacherTrace
 from pldc.rulepool import ClusterSettings, build_rule_pool
 from pldc.task import TaskSchema
 
