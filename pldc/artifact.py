@@ -2,15 +2,17 @@
 
 The records themselves are in `pldc.records`. The content hash is the sha256 of the artifact's
 canonical JSON without the hash itself; a file whose content does not match its hash is
-refused. Loading never runs code.
+refused. Files of an older schema version are migrated on load; loading never runs code.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -31,29 +33,26 @@ def installed_versions() -> dict[str, str]:
 
 
 def load_artifact(path: str | Path) -> CompiledPrompt:
+    """The artifact at `path`, checked against its content hash, in the current schema.
+
+    A version-1 file is checked against its own hash, then migrated in memory (see
+    `MIGRATIONS`) and rehashed, so saving it writes a current file. Raises ArtifactError for an
+    unreadable, invalid, modified or unknown-version file; warns when it was compiled with other
+    versions of llama-cpp-python or dspy.
+    """
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ArtifactError(
-            f"{path}: no such artifact; run `pldc compile TASK.py` first."
-        ) from None
-    except OSError as exc:
-        raise ArtifactError(
-            f"{path}: cannot read it ({exc.strerror}); give the path of an artifact file."
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{path}: not valid JSON ({exc}); recompile it.") from None
-    if not isinstance(raw, dict):
-        raise ArtifactError(f"{path}: not a pldc artifact (top level is not an object).")
+    raw = _read_object(path)
     version = raw.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if type(version) is not int or not 1 <= version <= SCHEMA_VERSION:
         raise ArtifactError(
-            f"{path}: field schema_version is {version!r}; this pldc reads version "
+            f"{path}: field schema_version is {version!r}; this pldc reads versions 1 to "
             f"{SCHEMA_VERSION}. Recompile the task or install a matching pldc."
         )
+    current = raw
+    for older in range(version, SCHEMA_VERSION):
+        current = MIGRATIONS[older](current)
     try:
-        artifact = CompiledPrompt.model_validate(raw)
+        artifact = CompiledPrompt.model_validate(current)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
@@ -69,7 +68,35 @@ def load_artifact(path: str | Path) -> CompiledPrompt:
             f"to {expected[:16]}…; the file was modified after compiling. Recompile it."
         )
     _warn_on_version_drift(path, artifact.versions)
-    return artifact
+    return artifact if version == SCHEMA_VERSION else artifact.with_hash()
+
+
+def _provenance_renamed(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 → 2: the provenance moves from the key "search" to "provenance"."""
+    renamed = {("provenance" if key == "search" else key): value for key, value in raw.items()}
+    return renamed | {"schema_version": 2}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _provenance_renamed}
+"""Schema version → the function that turns an artifact's JSON of that version into the next."""
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ArtifactError(
+            f"{path}: no such artifact; run `pldc compile TASK.py` first."
+        ) from None
+    except OSError as exc:
+        raise ArtifactError(
+            f"{path}: cannot read it ({exc.strerror}); give the path of an artifact file."
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path}: not valid JSON ({exc}); recompile it.") from None
+    if not isinstance(raw, dict):
+        raise ArtifactError(f"{path}: not a pldc artifact (top level is not an object).")
+    return raw
 
 
 def _warn_on_version_drift(path: Path, recorded: dict[str, str]) -> None:

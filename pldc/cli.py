@@ -213,11 +213,12 @@ def _show(args: argparse.Namespace) -> int:
             *([_loss_cell(rule.leave_one_out_delta)] if measured else []),
         )
     console.print(rules)
-    dropped = len(artifact.search.candidate_rules) - len(artifact.rules)
+    provenance = artifact.provenance
+    dropped = len(provenance.candidate_rules) - len(artifact.rules)
     console.print(
-        f"{len(artifact.rules)} of {len(artifact.search.candidate_rules)} candidate rules kept "
-        f"({dropped} left out by the search); best of {len(artifact.search.trials)} trials "
-        f"(trial {artifact.search.best_trial}, {artifact.search.sampler}); seed {artifact.seed}"
+        f"{len(artifact.rules)} of {len(provenance.candidate_rules)} candidate rules kept "
+        f"({dropped} left out by the search); best of {len(provenance.trials)} trials "
+        f"(trial {provenance.best_trial}, {provenance.sampler}); seed {artifact.seed}"
     )
     _print_resolution(artifact)
     _print_front(artifact)
@@ -229,7 +230,7 @@ def _pick(args: argparse.Namespace) -> int:
     artifact = load_artifact(args.artifact).at_budget(args.budget)
     output = artifact.save(args.output)
     console.print(
-        f"picked trial {artifact.search.best_trial}: {len(artifact.rules)} rules, "
+        f"picked trial {artifact.provenance.best_trial}: {len(artifact.rules)} rules, "
         f"{artifact.token_count} / {args.budget} tokens, dev Macro-F1 "
         f"{artifact.scores.dev.macro_f1:.3f}, test {artifact.scores.test.macro_f1:.3f}"
     )
@@ -260,7 +261,7 @@ def _loss_cell(delta: float | None) -> str:
 
 
 def _print_resolution(artifact: CompiledPrompt) -> None:
-    record = artifact.search.resolution
+    record = artifact.provenance.resolution
     if record is None:
         console.print("conflict resolution: off")
         return

@@ -32,9 +32,9 @@ from pldc.records import (
     CompiledPrompt,
     ParetoPoint,
     PromptRecord,
+    Provenance,
     ResolutionRecord,
     Rule,
-    SearchRecord,
     TaskRecord,
 )
 from pldc.render import render_system_prompt, render_user_template
@@ -323,7 +323,7 @@ def compile_task(
         token_budget=settings.token_budget,
         seed=settings.seed,
         scores=scores,
-        search=SearchRecord(
+        provenance=Provenance(
             sampler=result.sampler,
             trials=result.trials,
             best_trial=result.best_trial,

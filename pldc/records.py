@@ -8,7 +8,7 @@ and checking hashes is `pldc.artifact`'s job.
      ├── task: TaskRecord          prompt: PromptRecord        rules: [Rule]
      ├── calibration: Calibration  teacher, student: ModelIdentity
      ├── scores: ArtifactScores    (dev, test and their no-rules baselines, as Scores)
-     ├── search: SearchRecord      how the prompt came to be: TeacherTrace, candidate Rule,
+     ├── provenance: Provenance    how the prompt came to be: TeacherTrace, candidate Rule,
      │                             ResolutionRecord, TrialRecord
      └── pareto_front: [ParetoPoint]
 """
@@ -27,7 +27,8 @@ from pldc.backends.base import ModelIdentity
 from pldc.errors import ArtifactError
 from pldc.render import EditAction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the provenance was stored under the key "search". 2: it is stored under "provenance"."""
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -39,12 +40,12 @@ __all__ = [
     "ModelIdentity",
     "ParetoPoint",
     "PromptRecord",
+    "Provenance",
     "ResolutionRecord",
     "ResolutionRound",
     "Revision",
     "Rule",
     "Scores",
-    "SearchRecord",
     "TaskRecord",
     "TeacherTrace",
     "TrialRecord",
@@ -189,7 +190,13 @@ class ArtifactScores(BaseModel):
     baseline_calibration: Calibration
 
 
-class SearchRecord(BaseModel):
+class Provenance(BaseModel):
+    """How the prompt came to be, stage by stage: the teacher's traces, the rule pool built
+    from them, the conflict-resolution log, and the search that chose among the rules.
+
+    Schema version 1 stored it under the key "search", as `SearchRecord`.
+    """
+
     sampler: str
     trials: list[TrialRecord]
     best_trial: int
@@ -223,7 +230,7 @@ class CompiledPrompt(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     task: TaskRecord
     prompt: PromptRecord
     rules: list[Rule]
@@ -238,7 +245,7 @@ class CompiledPrompt(BaseModel):
     token_budget: int
     seed: int
     scores: ArtifactScores
-    search: SearchRecord
+    provenance: Provenance
     versions: dict[str, str]
     pareto_front: list[ParetoPoint] | None = None
     """Shortest first, from a search with objective "pareto"; see `at_budget`."""
@@ -267,7 +274,7 @@ class CompiledPrompt(BaseModel):
                 f"tokens; give a budget of at least {shortest}."
             )
         point = max(fitting, key=lambda p: (p.dev.macro_f1, -p.tokens))
-        by_id = {rule.id: rule for rule in self.search.candidate_rules}
+        by_id = {rule.id: rule for rule in self.provenance.candidate_rules}
         return self.model_copy(
             update={
                 "prompt": self.prompt.model_copy(update={"system": point.system_prompt}),
@@ -276,7 +283,7 @@ class CompiledPrompt(BaseModel):
                 "token_count": point.tokens,
                 "token_budget": token_budget,
                 "scores": self.scores.model_copy(update={"dev": point.dev, "test": point.test}),
-                "search": self.search.model_copy(update={"best_trial": point.trial}),
+                "provenance": self.provenance.model_copy(update={"best_trial": point.trial}),
             }
         ).with_hash()
 

@@ -86,7 +86,7 @@ def main() -> None:
 
     schema = task.schema
     data = load_task_data(task, str(task_path), task_path.parent)
-    traces = artifact.search.teacher_traces
+    traces = artifact.provenance.teacher_traces
     clustered = build_rule_pool(
         schema,
         traces,
@@ -94,9 +94,9 @@ def main() -> None:
         stored_teacher_in(run_dir, teacher),
         ClusterSettings(settings.cluster_eps, settings.cluster_min_samples),
     )
-    resolution = artifact.search.resolution
+    resolution = artifact.provenance.resolution
     accepted = [r for r in resolution.rounds if r.accepted] if resolution else []
-    by_id = {rule.id: rule for rule in artifact.search.candidate_rules}
+    by_id = {rule.id: rule for rule in artifact.provenance.candidate_rules}
     stages = [
         ("zero-shot (no rules)", []),
         ("raw per-example rules, budget-trimmed", raw_rule_pool(traces)),
@@ -177,7 +177,7 @@ def render(name, artifact, rows, data, compile_seconds, command) -> str:
                 else ""
             )
         )
-    resolution = artifact.search.resolution
+    resolution = artifact.provenance.resolution
     if resolution is not None:
         lines += ["", f"Conflict resolution stopped because {resolution.stopped_because}."]
         for round_ in resolution.rounds:

@@ -50,7 +50,7 @@ def main() -> None:
     task = load_task_file(task_path)
     data = load_task_data(task, str(task_path), task_path.parent)
     student = open_recorded_model(artifact.student)
-    pool = artifact.search.candidate_rules
+    pool = artifact.provenance.candidate_rules
     slices = tuple(float(x) for x in args.slices.split(","))
     full_dev = SearchSettings(artifact.token_budget, args.trials, artifact.seed)
     variants = {

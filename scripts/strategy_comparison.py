@@ -46,8 +46,8 @@ def main() -> None:
     schema = task.schema
     dev = load_task_data(task, str(task_path), task_path.parent).dev
     student = open_recorded_model(artifact.student)
-    pinned = [r for r in artifact.search.candidate_rules if r.fate == "pinned"]
-    pool = [r for r in artifact.search.candidate_rules if r.fate != "pinned"]
+    pinned = [r for r in artifact.provenance.candidate_rules if r.fate == "pinned"]
+    pool = [r for r in artifact.provenance.candidate_rules if r.fate != "pinned"]
     method = "batch" if artifact.calibration.method != "none" else "none"
 
     def fresh() -> StudentEvaluator:

@@ -30,7 +30,7 @@ def test_pinned_rule_leads_every_trial_and_the_artifact(tmp_path, teacher, stude
     assert artifact.rules[0].text == MANDATORY
     assert artifact.rules[0].fate == "pinned"
     assert "1. " + MANDATORY in artifact.prompt.system
-    assert all(trial.rule_ids[0] == "pinned-1" for trial in artifact.search.trials)
+    assert all(trial.rule_ids[0] == "pinned-1" for trial in artifact.provenance.trials)
     assert artifact.token_count <= artifact.token_budget
     assert any(rule.fate != "pinned" for rule in artifact.rules)  # learned rules still fit
 

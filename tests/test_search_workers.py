@@ -71,11 +71,11 @@ def test_compile_with_two_workers_records_exactly_the_trials_asked_for(tmp_path,
         embedder=TfidfEmbedder(),
         open_worker_evaluator=partial(slow_toy_evaluator, 0.05),
     )
-    assert sorted(t.number for t in artifact.search.trials) == sorted(
-        {t.number for t in artifact.search.trials}
+    assert sorted(t.number for t in artifact.provenance.trials) == sorted(
+        {t.number for t in artifact.provenance.trials}
     )
-    assert len(artifact.search.trials) == 6
-    assert "2 workers" in artifact.search.sampler
+    assert len(artifact.provenance.trials) == 6
+    assert "2 workers" in artifact.provenance.sampler
 
 
 def test_a_storage_url_that_cannot_be_opened_is_named_with_the_fix(tmp_path):
