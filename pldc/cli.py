@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from pldc._litellm import keep_litellm_offline
 from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
 from pldc.compiler import CompileSettings, compile_task
@@ -28,6 +29,7 @@ console = Console()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_litellm_offline()
     args = _parser().parse_args(argv)
     try:
         return args.run(args)

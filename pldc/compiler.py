@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from pldc._litellm import keep_litellm_offline
 from pldc.artifact import installed_versions
 from pldc.backends import open_recorded_model
 from pldc.backends.base import Backend, ModelIdentity
@@ -182,6 +183,7 @@ def compile_task(
     directory). Search workers beyond the first reopen the student recorded in its identity,
     unless `open_worker_evaluator` (a picklable factory) gives them one.
     """
+    keep_litellm_offline()  # for a remote embedder, and search workers that reopen the student
     settings = settings or CompileSettings()
     progress = progress or NullProgress()
     run_dir = run_dir or DEFAULT_RUN_ROOT / task.display_name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pldc._litellm import keep_litellm_offline
 from pldc.artifact import load_artifact
 from pldc.backends import open_recorded_model
 from pldc.backends.base import Backend
@@ -27,6 +28,7 @@ class CompiledClassifier:
     @property
     def student(self) -> Backend:
         if self._student is None:
+            keep_litellm_offline()  # a remote student imports dspy and litellm
             self._student = open_recorded_model(self.artifact.student)
         return self._student
 
