@@ -33,13 +33,14 @@ from pldc.task import Splits, Task
 from pldc.taskfile import load_task_file
 
 if TYPE_CHECKING:
-    from pldc.compiler import CompileSettings, compile_task
+    from pldc.compiler import compile_task
     from pldc.presets import load_preset
+    from pldc.settings import CompileSettings
 
 __version__ = "0.1.0"
 
 _PIPELINE = {
-    "CompileSettings": "pldc.compiler",
+    "CompileSettings": "pldc.settings",
     "compile_task": "pldc.compiler",
     "load_preset": "pldc.presets",
 }

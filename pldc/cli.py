@@ -15,7 +15,7 @@ from rich.text import Text
 from pldc._litellm import keep_litellm_offline
 from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
-from pldc.compiler import CompileSettings, compile_task
+from pldc.compiler import compile_task
 from pldc.data import load_task_data
 from pldc.errors import DataError, PLDError
 from pldc.evaluate import StudentEvaluator
@@ -23,6 +23,7 @@ from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
 from pldc.records import CompiledPrompt, Scores
+from pldc.settings import DeclaredSetting, declared_settings
 from pldc.taskfile import load_task_file
 
 console = Console()
@@ -59,22 +60,24 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PRESET.toml",
         help="a search preset, e.g. optimizers/quick.toml; flags given here override it",
     )
-    defaults = CompileSettings()
-    for flag, setting, kind, text in _SETTING_FLAGS:
-        compile_.add_argument(
-            flag,
-            dest=setting,
-            type=kind,
-            default=None,
-            metavar="N",
-            help=f"{text} (default: {getattr(defaults, setting)})",
-        )
-    compile_.add_argument(
-        "--rule-evidence",
-        action="store_true",
-        default=None,
-        help="measure each kept rule's leave-one-out change in dev Macro-F1 (slower)",
-    )
+    for declared in _flagged_settings():
+        if declared.type is bool:
+            compile_.add_argument(
+                declared.flag,
+                dest=declared.name,
+                action="store_true",
+                default=None,
+                help=declared.help,
+            )
+        else:
+            compile_.add_argument(
+                declared.flag,
+                dest=declared.name,
+                type=declared.type,
+                default=None,
+                metavar="N",
+                help=f"{declared.help} (default: {declared.default})",
+            )
     compile_.add_argument(
         "--storage",
         metavar="URL",
@@ -105,32 +108,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SETTING_FLAGS = (
-    ("--budget", "token_budget", int, "max system-prompt tokens, student tokenizer"),
-    ("--trials", "trials", int, "Optuna trials"),
-    ("--seed", "seed", int, "seed for sampling, splits of the search and resolution"),
-    (
-        "--teacher-examples",
-        "teacher_examples",
-        int,
-        "training examples the teacher writes rules for",
-    ),
-    ("--resolve-rounds", "resolve_rounds", int, "cap on conflict-resolution rounds, 0 for none"),
-    ("--workers", "workers", int, "search processes sharing one Optuna study"),
-)
+def _flagged_settings() -> list[DeclaredSetting]:
+    """The compile settings that have a command-line flag (pldc.settings declares which)."""
+    return [declared for declared in declared_settings() if declared.flag is not None]
 
 
 def _compile(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     preset = load_preset(args.optimizer) if args.optimizer else {}
-    flags = {name: getattr(args, name) for _, name, *_ in _SETTING_FLAGS}
-    flags["rule_evidence"] = args.rule_evidence
-    given = {name: value for name, value in flags.items() if value is not None}
+    flagged = _flagged_settings()
+    given = {d.name: getattr(args, d.name) for d in flagged if getattr(args, d.name) is not None}
     settings_with(preset, source=args.optimizer or "defaults")
     settings = settings_with(
         {**preset, **given},
         source="the command line",
-        flags={name: flag for flag, name, *_ in _SETTING_FLAGS if name in given},
+        flags={d.name: d.flag for d in flagged if d.name in given},
     )
     task_path = Path(args.task_file)
     task = load_task_file(task_path)

@@ -15,36 +15,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pldc.calibration import decide
 from pldc.data import Example, round_robin_sample
 from pldc.evaluate import StudentEvaluator
 from pldc.extract import Ask, copied_specifics
 from pldc.progress import NullProgress, Progress
-from pldc.records import (
-    CalibrationMethod,
-    ResolutionRecord,
-    ResolutionRound,
-    Revision,
-    Rule,
-)
+from pldc.records import ResolutionRecord, ResolutionRound, Revision, Rule
 from pldc.render import Edit, parse_edit, render_resolution_messages
 from pldc.search import fit_to_budget
+from pldc.settings import ResolveSettings
 from pldc.task import TaskSchema
-
-
-@dataclass(frozen=True)
-class ResolveSettings:
-    token_budget: int
-    max_rounds: int = 1
-    examples: int = 16
-    """Training examples the student runs on each round, to find its failures."""
-    edits_per_round: int = 3
-    """Failures shown to the resolver per round, one edit each."""
-    successes_shown: int = 2
-    seed: int = 0
-    calibration: CalibrationMethod = "batch"
 
 
 def resolve_conflicts(

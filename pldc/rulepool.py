@@ -9,7 +9,6 @@ rule carries its provenance: source example ids, support, the member rules, and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import DBSCAN
@@ -19,6 +18,7 @@ from pldc.extract import Ask, copied_specifics
 from pldc.progress import NullProgress, Progress
 from pldc.records import Rule, TeacherTrace
 from pldc.render import parse_rule, render_synthesis_messages
+from pldc.settings import ClusterSettings
 from pldc.task import TaskSchema
 
 
@@ -30,12 +30,6 @@ def pinned_rules(texts: Sequence[str]) -> list[Rule]:
         )
         for i, text in enumerate(texts, start=1)
     ]
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    eps: float = 0.25
-    min_samples: int = 2
 
 
 def build_rule_pool(

@@ -17,7 +17,7 @@ import random
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import optuna
 from pydantic import BaseModel
@@ -27,37 +27,16 @@ from pldc.data import Example, round_robin_sample
 from pldc.errors import BudgetError, PLDError, SettingsError
 from pldc.evaluate import StudentEvaluator
 from pldc.progress import NullProgress, Progress
-from pldc.records import CalibrationMethod, Rule, TrialRecord
+from pldc.records import Rule, TrialRecord
 from pldc.render import render_system_prompt
 from pldc.task import TaskSchema
+
+if TYPE_CHECKING:
+    from pldc.settings import SearchSettings  # declared with every other setting
 
 PrunerName = Literal["none", "successive_halving", "median"]
 SearchObjective = Literal["macro_f1", "pareto"]
 SamplerName = Literal["tpe", "random"]
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    token_budget: int
-    trials: int = 8
-    seed: int = 0
-    calibration: CalibrationMethod = "batch"
-    pruner: PrunerName = "none"
-    dev_slices: tuple[float, ...] = (1.0,)
-    """Growing fractions of the dev split a trial is scored on; a pruner may stop it between."""
-    objective: SearchObjective = "macro_f1"
-    """"pareto" maximizes dev Macro-F1 and minimizes prompt tokens, and keeps the front."""
-    workers: int = 1
-    """Processes running trials against the one study; more than one needs shared storage."""
-    sampler: SamplerName = "tpe"
-
-    def __post_init__(self) -> None:
-        if self.objective == "pareto" and self.pruner != "none":
-            raise SettingsError(
-                f'objective = "pareto" cannot prune trials (pruner = "{self.pruner}"); Optuna '
-                'prunes single-objective studies only. Use pruner = "none" with it.',
-                "pruner",
-            )
 
 
 class FrontPoint(BaseModel):

@@ -38,7 +38,7 @@ from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 from pldc.presets import load_preset, settings_with  # noqa: E402
 from pldc.progress import RichProgress  # noqa: E402
 from pldc.records import Rule  # noqa: E402
-from pldc.rulepool import ClusterSettings, build_rule_pool, raw_rule_pool  # noqa: E402
+from pldc.rulepool import build_rule_pool, raw_rule_pool  # noqa: E402
 from pldc.search import fit_to_budget  # noqa: E402
 from pldc.taskfile import load_task_file  # noqa: E402
 
@@ -92,7 +92,7 @@ def main() -> None:
         traces,
         embedder,
         stored_teacher_in(run_dir, teacher),
-        ClusterSettings(settings.cluster_eps, settings.cluster_min_samples),
+        settings.cluster_settings(),
     )
     resolution = artifact.provenance.resolution
     accepted = [r for r in resolution.rounds if r.accepted] if resolution else []

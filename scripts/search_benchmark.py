@@ -31,7 +31,8 @@ from pldc.artifact import load_artifact
 from pldc.backends import open_recorded_model
 from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
-from pldc.search import SearchSettings, search_rules
+from pldc.search import search_rules
+from pldc.settings import SearchSettings
 from pldc.taskfile import load_task_file
 
 ROOT = Path(__file__).resolve().parent.parent

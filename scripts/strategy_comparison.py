@@ -27,7 +27,8 @@ from pldc.artifact import load_artifact
 from pldc.backends import open_recorded_model
 from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
-from pldc.search import SearchSettings, fit_to_budget, search_rules
+from pldc.search import fit_to_budget, search_rules
+from pldc.settings import SearchSettings
 from pldc.taskfile import load_task_file
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,10 +9,11 @@ import pytest
 from conftest import toy_task
 
 import pldc
-from pldc.compiler import CompileSettings, compile_task
+from pldc.compiler import compile_task
 from pldc.data import load_task_data
 from pldc.embed import TfidfEmbedder
 from pldc.evaluate import score_predictions
+from pldc.settings import CompileSettings
 from pldc.store import JsonlStore
 
 SETTINGS = CompileSettings(token_budget=120, trials=8, seed=0, teacher_examples=9)

@@ -11,9 +11,9 @@ from test_compile import compile_toy
 import pldc
 import pldc.cli
 from pldc import ArtifactError, SettingsError
-from pldc.compiler import CompileSettings
 from pldc.presets import load_preset, settings_with
 from pldc.render import render_messages
+from pldc.settings import CompileSettings
 
 PARETO = CompileSettings(
     token_budget=160, trials=12, seed=0, teacher_examples=9, objective="pareto"

@@ -6,10 +6,11 @@ import pytest
 from conftest import toy_task
 
 from pldc import BudgetError, TaskFileError
-from pldc.compiler import CompileSettings, compile_task
+from pldc.compiler import compile_task
 from pldc.embed import TfidfEmbedder
 from pldc.rulepool import pinned_rules
 from pldc.search import fit_to_budget
+from pldc.settings import CompileSettings
 
 MANDATORY = "Send every ticket that mentions a chargeback to the refund queue."
 

@@ -11,7 +11,8 @@ from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
 from pldc.records import Rule
 from pldc.render import Edit, parse_edit, render_user_template
-from pldc.resolve import ResolveSettings, resolve_conflicts
+from pldc.resolve import resolve_conflicts
+from pldc.settings import ResolveSettings
 from pldc.store import JsonlStore
 from tests.conftest import fake_student_scores, fake_teacher_reply, toy_task
 

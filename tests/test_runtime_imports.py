@@ -79,8 +79,9 @@ def test_importing_pldc_changes_no_environment_variable():
 
 
 def test_the_pipeline_names_load_on_first_use():
-    from pldc.compiler import CompileSettings, compile_task
+    from pldc.compiler import compile_task
     from pldc.presets import load_preset
+    from pldc.settings import CompileSettings
 
     assert pldc.CompileSettings is CompileSettings
     assert pldc.compile_task is compile_task

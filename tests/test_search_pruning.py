@@ -9,7 +9,8 @@ from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
 from pldc.records import Rule
 from pldc.render import render_user_template
-from pldc.search import SearchSettings, search_rules
+from pldc.search import search_rules
+from pldc.settings import SearchSettings
 
 
 def _pool() -> list[Rule]:

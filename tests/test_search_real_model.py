@@ -15,7 +15,8 @@ from pldc.evaluate import StudentEvaluator
 from pldc.models import DEFAULT_STUDENT
 from pldc.records import Rule
 from pldc.render import render_user_template
-from pldc.search import SearchSettings, search_rules
+from pldc.search import search_rules
+from pldc.settings import SearchSettings
 
 pytestmark = pytest.mark.real_model
 

@@ -9,7 +9,8 @@ from conftest import slow_toy_evaluator, toy_task
 from test_search_pruning import _pool
 
 from pldc.data import load_task_data
-from pldc.search import SearchSettings, open_study, search_rules
+from pldc.search import open_study, search_rules
+from pldc.settings import SearchSettings
 
 TRIALS = 10
 
@@ -58,8 +59,9 @@ def test_a_worker_joining_a_finished_study_runs_nothing(tmp_path):
 
 
 def test_compile_with_two_workers_records_exactly_the_trials_asked_for(tmp_path, teacher):
-    from pldc.compiler import CompileSettings, compile_task
+    from pldc.compiler import compile_task
     from pldc.embed import TfidfEmbedder
+    from pldc.settings import CompileSettings
 
     settings = CompileSettings(token_budget=160, trials=6, teacher_examples=9, workers=2)
     artifact = compile_task(
