@@ -60,24 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PRESET.toml",
         help="a search preset, e.g. optimizers/quick.toml; flags given here override it",
     )
-    for declared in _flagged_settings():
-        if declared.type is bool:
-            compile_.add_argument(
-                declared.flag,
-                dest=declared.name,
-                action="store_true",
-                default=None,
-                help=declared.help,
-            )
-        else:
-            compile_.add_argument(
-                declared.flag,
-                dest=declared.name,
-                type=declared.type,
-                default=None,
-                metavar="N",
-                help=f"{declared.help} (default: {declared.default})",
-            )
+    _add_setting_flags(compile_)
     compile_.add_argument(
         "--storage",
         metavar="URL",
@@ -106,6 +89,28 @@ def _parser() -> argparse.ArgumentParser:
     pick.add_argument("-o", "--output", required=True, help="where to write the chosen artifact")
     pick.set_defaults(run=_pick)
     return parser
+
+
+def _add_setting_flags(compile_: argparse.ArgumentParser) -> None:
+    """A flag for each compile setting that declares one; unset flags stay None."""
+    for declared in _flagged_settings():
+        if declared.type is bool:
+            compile_.add_argument(
+                declared.flag,
+                dest=declared.name,
+                action="store_true",
+                default=None,
+                help=declared.help,
+            )
+        else:
+            compile_.add_argument(
+                declared.flag,
+                dest=declared.name,
+                type=declared.type,
+                default=None,
+                metavar="N",
+                help=f"{declared.help} (default: {declared.default})",
+            )
 
 
 def _flagged_settings() -> list[DeclaredSetting]:
