@@ -7,25 +7,16 @@ trials in an Optuna SQLite study), so a killed compile rerun with the same input
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 
-from pldc.artifact import (
-    ArtifactScores,
-    CompiledPrompt,
-    ParetoPoint,
-    PromptRecord,
-    SearchRecord,
-    TaskRecord,
-    installed_versions,
-)
+from pldc._litellm import keep_litellm_offline
+from pldc.artifact import installed_versions
 from pldc.backends import open_recorded_model
 from pldc.backends.base import Backend, ModelIdentity
-from pldc.calibration import CalibrationMethod
 from pldc.data import TaskData, load_task_data
 from pldc.embed import Embedder, StoredEmbedder, open_embedder
-from pldc.errors import SettingsError
 from pldc.evaluate import StudentEvaluator, scorer_key
 from pldc.evidence import leave_one_out
 from pldc.extract import (
@@ -35,110 +26,25 @@ from pldc.extract import (
     select_teacher_examples,
 )
 from pldc.progress import NullProgress, Progress
-from pldc.render import render_system_prompt, render_user_template
-from pldc.resolve import ResolutionRecord, ResolveSettings, resolve_conflicts
-from pldc.rulepool import ClusterSettings, Rule, build_rule_pool, pinned_rules
-from pldc.search import (
-    PrunerName,
-    SamplerName,
-    SearchObjective,
-    SearchResult,
-    SearchSettings,
-    fit_to_budget,
-    search_rules,
+from pldc.records import (
+    ArtifactScores,
+    CompiledPrompt,
+    ParetoPoint,
+    PromptRecord,
+    Provenance,
+    ResolutionRecord,
+    Rule,
+    TaskRecord,
 )
+from pldc.render import render_system_prompt, render_user_template
+from pldc.resolve import resolve_conflicts
+from pldc.rulepool import build_rule_pool, pinned_rules
+from pldc.search import SearchResult, fit_to_budget, search_rules
+from pldc.settings import CompileSettings
 from pldc.store import JsonlStore, content_key
 from pldc.task import Task, TaskSchema
 
 DEFAULT_RUN_ROOT = Path(".pldc")
-
-
-@dataclass(frozen=True)
-class CompileSettings:
-    token_budget: int = 512
-    trials: int = 8
-    seed: int = 0
-    teacher_examples: int = 24
-    """How many training examples (stratified by label) the teacher writes rules for."""
-    cluster_eps: float = 0.25
-    """DBSCAN radius in cosine distance, for MiniLM; docs/clustering-sweep.md shows the sweep."""
-    cluster_min_samples: int = 2
-    calibration: CalibrationMethod = "batch"
-    sampler: SamplerName = "tpe"
-    """Search strategy: "tpe" (the teacher-order trial first, then TPE), "random", "greedy"
-    (forward selection) or "teacher_order" (every rule in the teacher's order, no search)."""
-    pruner: PrunerName = "none"
-    """Stop weak trials early: "successive_halving", "median" or "none"."""
-    dev_slices: tuple[float, ...] = (1.0,)
-    """Growing fractions of dev each trial is scored on, e.g. (0.25, 0.5, 1.0), for the pruner."""
-    objective: SearchObjective = "macro_f1"
-    """"pareto": maximize dev Macro-F1 and minimize prompt tokens; the artifact keeps the front."""
-    workers: int = 1
-    """Search processes sharing the study; the result is reproducible only with one."""
-    resolve_rounds: int = 1
-    """Cap on closed-loop conflict-resolution rounds; 0 skips resolution."""
-    resolve_examples: int = 16
-    """Training examples the student runs on each resolution round, to find its failures."""
-    resolve_edits: int = 3
-    """Resolver calls (one edit each) per round."""
-    rule_evidence: bool = False
-    """Measure each kept rule's leave-one-out change in dev Macro-F1 (one dev pass per rule)."""
-    extraction_contrast: bool = False
-    """Show the teacher, beside each example, the most similar training example (by embedding)
-    that has another label, and ask for the rule that separates them."""
-
-    def __post_init__(self) -> None:
-        for name, least in _SETTING_MINIMUMS.items():
-            value = getattr(self, name)
-            if isinstance(value, int | float) and value < least:
-                raise SettingsError(f"{name} = {value} is too small; use {least} or more.", name)
-        if not self.dev_slices or not all(0.0 < f <= 1.0 for f in self.dev_slices):
-            raise SettingsError(
-                f"dev_slices = {list(self.dev_slices)}: give fractions of dev in (0, 1], "
-                "e.g. [0.25, 0.5, 1.0].",
-                "dev_slices",
-            )
-        if not 0.0 < self.cluster_eps < 2.0:
-            raise SettingsError(
-                f"cluster_eps = {self.cluster_eps} is no cosine distance; use a value in (0, 2).",
-                "cluster_eps",
-            )
-        self.search_settings()  # refuse contradicting search settings before any model runs
-
-    def resolve_settings(self) -> ResolveSettings:
-        return ResolveSettings(
-            token_budget=self.token_budget,
-            max_rounds=self.resolve_rounds,
-            examples=self.resolve_examples,
-            edits_per_round=self.resolve_edits,
-            seed=self.seed,
-            calibration=self.calibration,
-        )
-
-    def search_settings(self) -> SearchSettings:
-        return SearchSettings(
-            token_budget=self.token_budget,
-            trials=self.trials,
-            seed=self.seed,
-            calibration=self.calibration,
-            pruner=self.pruner,
-            dev_slices=self.dev_slices,
-            objective=self.objective,
-            workers=self.workers,
-            sampler=self.sampler,
-        )
-
-
-_SETTING_MINIMUMS = {
-    "token_budget": 1,
-    "trials": 0,
-    "workers": 1,
-    "teacher_examples": 1,
-    "cluster_min_samples": 1,
-    "resolve_rounds": 0,
-    "resolve_examples": 1,
-    "resolve_edits": 1,
-}
 
 
 def stored_teacher_in(run_dir: Path, teacher: Backend) -> StoredTeacher:
@@ -181,6 +87,7 @@ def compile_task(
     directory). Search workers beyond the first reopen the student recorded in its identity,
     unless `open_worker_evaluator` (a picklable factory) gives them one.
     """
+    keep_litellm_offline()  # for a remote embedder, and search workers that reopen the student
     settings = settings or CompileSettings()
     progress = progress or NullProgress()
     run_dir = run_dir or DEFAULT_RUN_ROOT / task.display_name
@@ -201,7 +108,7 @@ def compile_task(
         else None
     )
     traces = extract_rules(schema, teacher_examples, stored_teacher, progress, contrasts)
-    cluster_settings = ClusterSettings(settings.cluster_eps, settings.cluster_min_samples)
+    cluster_settings = settings.cluster_settings()
     stages = JsonlStore(run_dir / "stages.jsonl")
     pool = _stored_stage(
         stages,
@@ -322,7 +229,7 @@ def compile_task(
         token_budget=settings.token_budget,
         seed=settings.seed,
         scores=scores,
-        search=SearchRecord(
+        provenance=Provenance(
             sampler=result.sampler,
             trials=result.trials,
             best_trial=result.best_trial,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel
 from sklearn.metrics import confusion_matrix, f1_score
 
 from pldc.backends.base import Backend, ModelIdentity
-from pldc.calibration import Calibration, CalibrationMethod, decide, fit_calibration
+from pldc.calibration import decide, fit_calibration
 from pldc.data import Example
 from pldc.progress import StageProgress
+from pldc.records import Calibration, CalibrationMethod, Scores
 from pldc.render import render_messages
 from pldc.store import JsonlStore, content_key
 from pldc.task import TaskSchema
@@ -25,17 +25,6 @@ continue inside that batch, one KV sequence per label."""
 def scorer_key(student: ModelIdentity) -> dict:
     """The student's identity as it enters cache keys: the model and how its scores are made."""
     return {**student.model_dump(), "scoring_revision": SCORING_REVISION}
-
-
-class Scores(BaseModel):
-    """Macro-F1 with its parts. `confusion[i][j]` counts gold `labels[i]` predicted `labels[j]`."""
-
-    n: int
-    macro_f1: float
-    accuracy: float
-    per_class_f1: dict[str, float]
-    labels: list[str]
-    confusion: list[list[int]]
 
 
 def score_predictions(

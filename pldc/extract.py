@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
-
-from pydantic import BaseModel
+from collections.abc import Callable, Mapping, Sequence
 
 from pldc.backends.base import Backend
 from pldc.data import Example, round_robin_sample
 from pldc.embed import Embedder
 from pldc.progress import NullProgress, Progress
+from pldc.records import TeacherTrace
 from pldc.render import (
     Message,
     parse_rule,
@@ -23,20 +22,8 @@ from pldc.task import TaskSchema
 
 RULE_MAX_TOKENS = 96
 
-
-class TeacherTrace(BaseModel):
-    example_id: str
-    label: str
-    rule: str | None
-    """None when no usable rule came out; `dropped_reason` says why, and the trace is kept."""
-    reply: str
-    draft: str | None = None
-    """The first rule, when it copied case specifics and the teacher was asked to generalise."""
-    copied_specifics: list[str] = []
-    """Case details the rule still names after the rewrite; shown to auditors, not hidden."""
-    dropped_reason: str | None = None
-    contrast_example_id: str | None = None
-    """The similar, differently labelled training example the teacher saw beside this one."""
+Ask = Callable[[list[Message]], str]
+"""A call to the teacher: chat messages in, its reply out. `StoredTeacher` is one."""
 
 
 def nearest_contrasts(

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel
 
 from pldc.errors import DataError
 from pldc.task import TaskSchema
 
 Message = dict[str, str]
+EditAction = Literal["revise", "add", "remove", "split"]
 
 RULES_HEADING = "Decision rules:"
 
@@ -235,3 +239,38 @@ def render_resolution_messages(
 
 def _case_line(schema: TaskSchema, inputs: Mapping[str, str]) -> str:
     return " | ".join(f"{spec.title}: {inputs[spec.name]}" for spec in schema.input_fields)
+
+
+class Edit(BaseModel):
+    """One edit of the rules, as parsed from a resolver's reply (see render_resolution_messages)."""
+
+    action: EditAction
+    rule_number: int | None = None
+    """1-based position in the rules the resolver saw (revise, remove, split)."""
+    texts: list[str] = []
+
+
+_EDIT_LINE = re.compile(
+    r"^[\s*#>-]*(revise|add|remove|split)\b(?:\s+rule)?\s*#?(\d+)?[\s*]*:?\s*(.*)$", re.IGNORECASE
+)
+
+
+def parse_edit(reply: str, rule_count: int) -> Edit | None:
+    """The first line of `reply` that is a well-formed edit of a rule that exists."""
+    for line in reply.splitlines():
+        match = _EDIT_LINE.match(line)
+        if not match:
+            continue
+        action = match.group(1).lower()
+        number = int(match.group(2)) if match.group(2) else None
+        body = match.group(3).strip()
+        if action != "add" and not (number and 1 <= number <= rule_count):
+            continue
+        if action == "remove":
+            return Edit(action="remove", rule_number=number)
+        parts = body.split("||") if action == "split" else [body]
+        texts = [parse_rule(part) for part in parts]
+        if any(text is None for text in texts) or (action == "split" and len(texts) != 2):
+            continue
+        return Edit(action=action, rule_number=number, texts=texts)
+    return None

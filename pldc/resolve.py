@@ -14,85 +14,18 @@ without paying for them again.
 from __future__ import annotations
 
 import random
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Sequence
 
-from pydantic import BaseModel
-
-from pldc.calibration import CalibrationMethod, decide
+from pldc.calibration import decide
 from pldc.data import Example, round_robin_sample
 from pldc.evaluate import StudentEvaluator
-from pldc.extract import copied_specifics
+from pldc.extract import Ask, copied_specifics
 from pldc.progress import NullProgress, Progress
-from pldc.render import Message, parse_rule, render_resolution_messages
-from pldc.rulepool import Rule
+from pldc.records import ResolutionRecord, ResolutionRound, Revision, Rule
+from pldc.render import Edit, parse_edit, render_resolution_messages
 from pldc.search import fit_to_budget
+from pldc.settings import ResolveSettings
 from pldc.task import TaskSchema
-
-EditAction = Literal["revise", "add", "remove", "split"]
-
-
-@dataclass(frozen=True)
-class ResolveSettings:
-    token_budget: int
-    max_rounds: int = 1
-    examples: int = 16
-    """Training examples the student runs on each round, to find its failures."""
-    edits_per_round: int = 3
-    """Failures shown to the resolver per round, one edit each."""
-    successes_shown: int = 2
-    seed: int = 0
-    calibration: CalibrationMethod = "batch"
-
-
-class Edit(BaseModel):
-    action: EditAction
-    rule_number: int | None = None
-    """1-based position in the rules the resolver saw (revise, remove, split)."""
-    texts: list[str] = []
-
-
-class Revision(BaseModel):
-    """One resolver call: the failure that caused it, its reply, and what it changed."""
-
-    round: int
-    example_id: str
-    gold: str
-    predicted: str
-    success_example_ids: list[str]
-    reply: str
-    action: EditAction | None = None
-    rule_id: str | None = None
-    """The rule edited; None for an addition or an unusable reply."""
-    before: str | None = None
-    after: list[str] = []
-    new_rule_ids: list[str] = []
-    skipped_reason: str | None = None
-    """Why the edit was not applied; None when it was."""
-
-
-class ResolutionRound(BaseModel):
-    round: int
-    rule_ids_before: list[str]
-    rule_ids_after: list[str]
-    train_failures: int
-    train_examples: int
-    dev_macro_f1_before: float
-    dev_macro_f1_after: float
-    accepted: bool
-    revisions: list[Revision]
-
-
-class ResolutionRecord(BaseModel):
-    example_ids: list[str]
-    """The training examples the student ran on each round."""
-    rounds: list[ResolutionRound]
-    stopped_because: str
-
-
-Ask = Callable[[list[Message]], str]
 
 
 def resolve_conflicts(
@@ -261,32 +194,6 @@ def _edited_rule(
         merged_texts=target.merged_texts,
         previous_texts=[*target.previous_texts, target.text],
     )
-
-
-_EDIT_LINE = re.compile(
-    r"^[\s*#>-]*(revise|add|remove|split)\b(?:\s+rule)?\s*#?(\d+)?[\s*]*:?\s*(.*)$", re.IGNORECASE
-)
-
-
-def parse_edit(reply: str, rule_count: int) -> Edit | None:
-    """The first line of `reply` that is a well-formed edit of a rule that exists."""
-    for line in reply.splitlines():
-        match = _EDIT_LINE.match(line)
-        if not match:
-            continue
-        action = match.group(1).lower()
-        number = int(match.group(2)) if match.group(2) else None
-        body = match.group(3).strip()
-        if action != "add" and not (number and 1 <= number <= rule_count):
-            continue
-        if action == "remove":
-            return Edit(action="remove", rule_number=number)
-        parts = body.split("||") if action == "split" else [body]
-        texts = [parse_rule(part) for part in parts]
-        if any(text is None for text in texts) or (action == "split" and len(texts) != 2):
-            continue
-        return Edit(action=action, rule_number=number, texts=texts)
-    return None
 
 
 def _pick_failures(

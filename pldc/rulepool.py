@@ -8,43 +8,18 @@ rule carries its provenance: source example ids, support, the member rules, and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel
 from sklearn.cluster import DBSCAN
 
 from pldc.embed import Embedder
-from pldc.extract import TeacherTrace, copied_specifics
+from pldc.extract import Ask, copied_specifics
 from pldc.progress import NullProgress, Progress
-from pldc.render import Message, parse_rule, render_synthesis_messages
+from pldc.records import Rule, TeacherTrace
+from pldc.render import parse_rule, render_synthesis_messages
+from pldc.settings import ClusterSettings
 from pldc.task import TaskSchema
-
-Fate = Literal["synthesized", "singleton", "unsynthesized", "revised", "split", "added", "pinned"]
-
-
-class Rule(BaseModel):
-    id: str
-    text: str
-    labels: list[str]
-    """The gold labels of the examples this rule was written for."""
-    source_example_ids: list[str]
-    support: int
-    fate: Fate = "singleton"
-    """synthesized: the teacher merged a cluster; unsynthesized: the teacher's synthesis held
-    no rule, so the cluster's first rule speaks for it; singleton: a DBSCAN noise point;
-    revised, split, added: written by conflict resolution (see pldc.resolve); pinned: stated
-    by the task file, always in the prompt."""
-    merged_texts: list[str] = []
-    """The teacher rules folded into this one."""
-    copied_specifics: list[str] = []
-    """Details of a source case the rule names (see TeacherTrace.copied_specifics)."""
-    previous_texts: list[str] = []
-    """Earlier wordings, oldest first, when conflict resolution revised or split the rule."""
-    leave_one_out_delta: float | None = None
-    """Dev Macro-F1 of the compiled prompt minus that without this rule; None if not measured."""
 
 
 def pinned_rules(texts: Sequence[str]) -> list[Rule]:
@@ -55,15 +30,6 @@ def pinned_rules(texts: Sequence[str]) -> list[Rule]:
         )
         for i, text in enumerate(texts, start=1)
     ]
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    eps: float = 0.25
-    min_samples: int = 2
-
-
-Ask = Callable[[list[Message]], str]
 
 
 def build_rule_pool(

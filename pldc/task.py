@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pldc._litellm import keep_litellm_offline
 from pldc.errors import TaskFileError
 
 
@@ -163,6 +164,7 @@ def _literal_labels(annotation: Any) -> tuple[str, ...] | None:
 
 def _dspy_default_instruction(signature: type) -> str | None:
     """dspy writes "Given the fields ..." into a signature that has no docstring."""
+    keep_litellm_offline()
     try:
         from dspy.signatures.signature import _default_instructions
     except ImportError:

@@ -39,7 +39,8 @@ from pldc.embed import open_embedder  # noqa: E402
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 from pldc.presets import load_preset, settings_with  # noqa: E402
 from pldc.progress import RichProgress  # noqa: E402
-from pldc.rulepool import ClusterSettings, Rule, build_rule_pool, raw_rule_pool  # noqa: E402
+from pldc.records import Rule  # noqa: E402
+from pldc.rulepool import build_rule_pool, raw_rule_pool  # noqa: E402
 from pldc.search import fit_to_budget  # noqa: E402
 from pldc.taskfile import load_task_file  # noqa: E402
 
@@ -88,17 +89,17 @@ def main() -> None:
 
     schema = task.schema
     data = load_task_data(task, str(task_path), task_path.parent)
-    traces = artifact.search.teacher_traces
+    traces = artifact.provenance.teacher_traces
     clustered = build_rule_pool(
         schema,
         traces,
         embedder,
         stored_teacher_in(run_dir, teacher),
-        ClusterSettings(settings.cluster_eps, settings.cluster_min_samples),
+        settings.cluster_settings(),
     )
-    resolution = artifact.search.resolution
+    resolution = artifact.provenance.resolution
     accepted = [r for r in resolution.rounds if r.accepted] if resolution else []
-    by_id = {rule.id: rule for rule in artifact.search.candidate_rules}
+    by_id = {rule.id: rule for rule in artifact.provenance.candidate_rules}
     stages = [
         ("zero-shot (no rules)", []),
         ("raw per-example rules, budget-trimmed", raw_rule_pool(traces)),
@@ -179,7 +180,7 @@ def render(name, artifact, rows, data, compile_seconds, command) -> str:
                 else ""
             )
         )
-    resolution = artifact.search.resolution
+    resolution = artifact.provenance.resolution
     if resolution is not None:
         lines += ["", f"Conflict resolution stopped because {resolution.stopped_because}."]
         for round_ in resolution.rounds:

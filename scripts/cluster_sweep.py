@@ -34,7 +34,7 @@ def main() -> None:
     artifact_path = Path(sys.argv[1]) if len(sys.argv) > 1 else default
     artifact = load_artifact(artifact_path)
     truth = {r["id"]: r["policy_rule"] for r in generate_claims(n=400, seed=7)}
-    traces = [t for t in artifact.search.teacher_traces if t.rule]
+    traces = [t for t in artifact.provenance.teacher_traces if t.rule]
     lines = [
         "# DBSCAN settings for rule clustering",
         "",

@@ -33,7 +33,8 @@ from pldc.artifact import load_artifact
 from pldc.backends import open_recorded_model
 from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
-from pldc.search import SearchSettings, search_rules
+from pldc.search import search_rules
+from pldc.settings import SearchSettings
 from pldc.taskfile import load_task_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,7 @@ def main() -> None:
     task = load_task_file(task_path)
     data = load_task_data(task, str(task_path), task_path.parent)
     student = open_recorded_model(artifact.student)
-    pool = artifact.search.candidate_rules
+    pool = artifact.provenance.candidate_rules
     slices = tuple(float(x) for x in args.slices.split(","))
     full_dev = SearchSettings(artifact.token_budget, args.trials, artifact.seed)
     variants = {

@@ -33,7 +33,8 @@ from pldc.artifact import load_artifact
 from pldc.backends import open_recorded_model
 from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
-from pldc.search import SearchSettings, SearchStrategy, search_rules, strategy_for
+from pldc.search import SearchStrategy, search_rules, strategy_for
+from pldc.settings import SearchSettings
 from pldc.taskfile import load_task_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,12 +54,12 @@ def main() -> None:
     schema = task.schema
     dev = load_task_data(task, str(task_path), task_path.parent).dev
     student = open_recorded_model(artifact.student)
-    pinned = [r for r in artifact.search.candidate_rules if r.fate == "pinned"]
-    pool = [r for r in artifact.search.candidate_rules if r.fate != "pinned"]
+    pinned = [r for r in artifact.provenance.candidate_rules if r.fate == "pinned"]
+    pool = [r for r in artifact.provenance.candidate_rules if r.fate != "pinned"]
     method = "batch" if artifact.calibration.method != "none" else "none"
 
     settings = SearchSettings(artifact.token_budget, args.prompts, artifact.seed, method)
-    texts = {rule.id: rule.text for rule in artifact.search.candidate_rules}
+    texts = {rule.id: rule.text for rule in artifact.provenance.candidate_rules}
 
     def scored_curve(strategy: SearchStrategy) -> list[tuple[int, float]]:
         """(student calls so far, best dev Macro-F1 so far) after each trial."""

@@ -19,7 +19,8 @@ import json, sys, time
 sys.path.insert(0, {str(TESTS)!r})
 from conftest import fake_student_scores, fake_teacher_reply, toy_task
 from pldc.backends import FunctionBackend
-from pldc.compiler import CompileSettings, compile_task
+from pldc.compiler import compile_task
+from pldc.settings import CompileSettings
 from pldc.embed import TfidfEmbedder
 
 run_dir, call_log = sys.argv[1], sys.argv[2]

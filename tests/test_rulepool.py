@@ -6,8 +6,9 @@ import pytest
 from conftest import TicketTriage
 
 from pldc.embed import TfidfEmbedder, open_embedder
-from pldc.extract import TeacherTrace
-from pldc.rulepool import ClusterSettings, build_rule_pool
+from pldc.records import TeacherTrace
+from pldc.rulepool import build_rule_pool
+from pldc.settings import ClusterSettings
 from pldc.task import TaskSchema
 
 SCHEMA = TaskSchema.from_signature(TicketTriage)

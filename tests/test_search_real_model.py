@@ -13,9 +13,10 @@ from pldc.compiler import reopened_evaluator_in, stored_evaluator_in
 from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
 from pldc.models import DEFAULT_STUDENT
+from pldc.records import Rule
 from pldc.render import render_user_template
-from pldc.rulepool import Rule
-from pldc.search import SearchSettings, search_rules
+from pldc.search import search_rules
+from pldc.settings import SearchSettings
 
 pytestmark = pytest.mark.real_model
 

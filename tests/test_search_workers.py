@@ -9,7 +9,8 @@ from conftest import slow_toy_evaluator, toy_task
 from test_search_pruning import _pool
 
 from pldc.data import load_task_data
-from pldc.search import SearchSettings, open_study, search_rules
+from pldc.search import open_study, search_rules
+from pldc.settings import SearchSettings
 
 TRIALS = 10
 
@@ -58,8 +59,9 @@ def test_a_worker_joining_a_finished_study_runs_nothing(tmp_path):
 
 
 def test_compile_with_two_workers_records_exactly_the_trials_asked_for(tmp_path, teacher):
-    from pldc.compiler import CompileSettings, compile_task
+    from pldc.compiler import compile_task
     from pldc.embed import TfidfEmbedder
+    from pldc.settings import CompileSettings
 
     settings = CompileSettings(token_budget=160, trials=6, teacher_examples=9, workers=2)
     artifact = compile_task(
@@ -71,11 +73,11 @@ def test_compile_with_two_workers_records_exactly_the_trials_asked_for(tmp_path,
         embedder=TfidfEmbedder(),
         open_worker_evaluator=partial(slow_toy_evaluator, 0.05),
     )
-    assert sorted(t.number for t in artifact.search.trials) == sorted(
-        {t.number for t in artifact.search.trials}
+    assert sorted(t.number for t in artifact.provenance.trials) == sorted(
+        {t.number for t in artifact.provenance.trials}
     )
-    assert len(artifact.search.trials) == 6
-    assert "2 workers" in artifact.search.sampler
+    assert len(artifact.provenance.trials) == 6
+    assert "2 workers" in artifact.provenance.sampler
 
 
 def test_a_storage_url_that_cannot_be_opened_is_named_with_the_fix(tmp_path):

@@ -12,7 +12,7 @@ from pldc.data import Example
 from pldc.errors import PLDError, SettingsError
 from pldc.evaluate import StudentEvaluator
 from pldc.progress import NullProgress, Progress
-from pldc.rulepool import Rule
+from pldc.records import Rule
 from pldc.search._base import RuleSpace, SearchStrategy
 from pldc.search._objective import TrialObjective, slice_sizes
 from pldc.search._records import SearchResult, SearchSettings, TrialRecord
