@@ -17,6 +17,7 @@ from golden.record_compile_golden import CASES, HERE, compile_case, manifest, st
 
 from pldc.backends import FunctionBackend
 from pldc.embed import TfidfEmbedder
+from pldc.store import JsonlStore
 
 
 class CountingEmbedder(TfidfEmbedder):
@@ -26,6 +27,11 @@ class CountingEmbedder(TfidfEmbedder):
     def embed(self, texts):
         self.batches += 1
         return super().embed(texts)
+
+
+def stored(path) -> dict:
+    store = JsonlStore(path)
+    return {key: store.get(key) for key in store}
 
 
 def golden(case: str, name: str) -> dict:
@@ -74,6 +80,12 @@ def test_a_rerun_in_a_run_directory_from_before_the_stages_split_gives_the_same_
 def test_a_fresh_compile_stores_exactly_the_keys_and_study_it_stored_before(fresh):
     case, run_dir, *_ = fresh
     assert manifest(run_dir) == golden(case, "manifest.json")
+
+
+def test_a_fresh_compile_stores_the_same_value_under_every_key_as_before(fresh):
+    case, run_dir, *_ = fresh
+    for store in sorted((HERE / f"compile_{case}" / "run").glob("*.jsonl")):
+        assert stored(run_dir / store.name) == stored(store), store.name
 
 
 def test_a_fresh_compile_gives_the_artifact_it_gave_before(fresh):

@@ -77,9 +77,7 @@ def manifest(run_dir: Path) -> dict:
     storage = f"sqlite:///{(run_dir / 'study.db').resolve()}"
     return {
         "files": sorted(p.name for p in run_dir.iterdir()),
-        "store_keys": {
-            p.name: sorted(JsonlStore(p)._records) for p in sorted(run_dir.glob("*.jsonl"))
-        },
+        "store_keys": {p.name: sorted(JsonlStore(p)) for p in sorted(run_dir.glob("*.jsonl"))},
         "study_names": sorted(optuna.get_all_study_names(storage)),
     }
 
