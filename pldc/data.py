@@ -124,30 +124,8 @@ def _read_named_dataset(name: str, split: str, source: str) -> list[Mapping[str,
 def _to_examples(
     records: list[Mapping[str, Any]], task: Task, schema: TaskSchema, source: str
 ) -> tuple[list[Example], list[str] | None]:
-    columns = {
-        name: task.columns.get(name, name) for name in (*schema.input_names, schema.output_field)
-    }
-    available = set(records[0])
-    for field_name, column in columns.items():
-        if column not in available:
-            raise DataError(
-                f"{source}: the data has no column {column!r} for signature field "
-                f"{field_name!r} (columns: {', '.join(sorted(available))}). Rename the field, "
-                f"or map it with Task(columns={{{field_name!r}: '<column>'}})."
-            )
-    if task.id_column is not None and task.id_column not in available:
-        raise DataError(
-            f"{source}: Task.id_column names column {task.id_column!r}, which the data lacks "
-            f"(columns: {', '.join(sorted(available))})."
-        )
-    id_column = task.id_column or ("id" if "id" in available else None)
-    group_column = task.splits.group_by
-    if group_column is not None and group_column not in available:
-        raise DataError(
-            f"{source}: Splits.group_by names column {group_column!r}, which the data lacks "
-            f"(columns: {', '.join(sorted(available))})."
-        )
-
+    """The records as examples, and each one's group when the splits group them."""
+    columns, id_column, group_column = _columns(set(records[0]), task, schema, source)
     labels = set(schema.labels)
     examples: list[Example] = []
     groups: list[str] = []
@@ -178,6 +156,41 @@ def _to_examples(
             f"column {columns[schema.output_field]!r}: {detail}. Add them to the Literal[...] "
             "of the output field, or fix the data."
         )
+    _check_unique_ids(examples, id_column, source)
+    return examples, (groups if group_column is not None else None)
+
+
+def _columns(
+    available: set[str], task: Task, schema: TaskSchema, source: str
+) -> tuple[dict[str, str], str | None, str | None]:
+    """The data column of each signature field, the id column and the group column, each
+    checked against the `available` columns."""
+    columns = {
+        name: task.columns.get(name, name) for name in (*schema.input_names, schema.output_field)
+    }
+    for field_name, column in columns.items():
+        if column not in available:
+            raise DataError(
+                f"{source}: the data has no column {column!r} for signature field "
+                f"{field_name!r} (columns: {', '.join(sorted(available))}). Rename the field, "
+                f"or map it with Task(columns={{{field_name!r}: '<column>'}})."
+            )
+    if task.id_column is not None and task.id_column not in available:
+        raise DataError(
+            f"{source}: Task.id_column names column {task.id_column!r}, which the data lacks "
+            f"(columns: {', '.join(sorted(available))})."
+        )
+    id_column = task.id_column or ("id" if "id" in available else None)
+    group_column = task.splits.group_by
+    if group_column is not None and group_column not in available:
+        raise DataError(
+            f"{source}: Splits.group_by names column {group_column!r}, which the data lacks "
+            f"(columns: {', '.join(sorted(available))})."
+        )
+    return columns, id_column, group_column
+
+
+def _check_unique_ids(examples: list[Example], id_column: str | None, source: str) -> None:
     seen: set[str] = set()
     for ex in examples:
         if ex.id in seen:
@@ -186,7 +199,6 @@ def _to_examples(
                 "ids must be unique (or set Task(id_column=...))."
             )
         seen.add(ex.id)
-    return examples, (groups if group_column is not None else None)
 
 
 def _split(
