@@ -13,6 +13,7 @@ from typing import Any
 
 from pldc.errors import DataError
 from pldc.task import Splits, Task, TaskSchema
+from pldc.taskfile import load_task_file
 
 LOCAL_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv"}
 
@@ -58,6 +59,17 @@ def load_task_data(task: Task, source: str, base_dir: Path | None = None) -> Tas
         raise DataError(f"{source}: Task.data holds no records; point it at a non-empty data set.")
     examples, groups = _to_examples(records, task, schema, source)
     return _split(examples, groups, task.splits, source)
+
+
+def load_task_and_data(task_file: str | Path) -> tuple[Task, TaskData]:
+    """The `Task` the task file at `task_file` declares, and its data, split.
+
+    Error messages name the file, and relative data paths resolve beside it. Raises
+    `TaskFileError` for a task file that declares no usable task, `DataError` for its data.
+    """
+    path = Path(task_file)
+    task = load_task_file(path)
+    return task, load_task_data(task, str(path), path.parent)
 
 
 def _read_records(task: Task, source: str, base_dir: Path) -> list[Mapping[str, Any]]:
