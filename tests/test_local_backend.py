@@ -9,7 +9,7 @@ import re
 import pytest
 
 import pldc
-from pldc.backends import open_model
+from pldc.backends import model_threads, open_model
 from pldc.backends._sequences import common_length
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, LocalModel, assemble, resolve_gguf
 
@@ -89,17 +89,17 @@ def test_scores_after_generation_equal_scores_from_a_cold_cache(student):
     assert student.score(messages, SENTIMENT) == cold
 
 
-def test_a_share_of_the_cores_scores_exactly_as_all_of_them(student):
+def test_a_model_opened_on_one_thread_scores_exactly_as_on_all_of_them(student):
     messages = review("Arrived late, but it works.")
+    one_thread = open_model(DEFAULT_STUDENT, threads=1)  # what each of two workers on 2 cores runs
     student.reuse_prefix = False
     try:
         full = student.score(messages, SENTIMENT)
-        student.share_cpu(2)  # what each of two search workers runs on
-        shared = student.score(messages, SENTIMENT)
     finally:
-        student.share_cpu(1)
         student.reuse_prefix = True
-    assert shared == full
+    assert one_thread.threads == 1 and student.threads == model_threads()
+    assert one_thread.score(messages, SENTIMENT) == full
+    one_thread.close()
 
 
 def test_prefix_reuse_evaluates_only_the_new_tokens_and_scores_alike(student):

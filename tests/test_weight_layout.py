@@ -76,7 +76,7 @@ def test_a_missing_cpuinfo_gives_no_flags_rather_than_an_error(tmp_path):
 _TEMPLATE = "{% for m in messages %}{{ m.content }}{% endfor %}"
 
 
-class _FakeLlama:
+class FakeLlama:
     """Stands in for llama_cpp.Llama: reads its model parameters the way the real one does."""
 
     loads: ClassVar[list[bool]] = []
@@ -86,6 +86,7 @@ class _FakeLlama:
 
         params = llama_cpp.llama_cpp.llama_model_default_params()
         self.loads.append(params.use_extra_bufts)
+        self.kwargs = kwargs
         self.metadata = {
             "tokenizer.chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"
         }
@@ -106,7 +107,7 @@ class _FakeLlama:
         pass
 
 
-class _FakeScorer:
+class FakeScorer:
     made_on: ClassVar[list[object]] = []
 
     def __init__(self, llm, threads: int) -> None:
@@ -131,11 +132,11 @@ def test_every_model_pldc_opens_loads_without_repacking_on_an_amx_cpu(monkeypatc
 
     monkeypatch.delenv("PLDC_LLAMA_REPACK", raising=False)
     monkeypatch.setattr(_cpu, "read_cpu_info", lambda: AMX)
-    monkeypatch.setattr(_llama, "Llama", _FakeLlama)
-    monkeypatch.setattr(_llama, "SequenceScorer", _FakeScorer)
+    monkeypatch.setattr(_llama, "Llama", FakeLlama)
+    monkeypatch.setattr(_llama, "SequenceScorer", FakeScorer)
     monkeypatch.setattr(_llama, "resolve_gguf", lambda name, _: (Path(name), "0" * 64))
-    _FakeLlama.loads.clear()
-    _FakeScorer.made_on.clear()
+    FakeLlama.loads.clear()
+    FakeScorer.made_on.clear()
 
     teacher = open_model(DEFAULT_TEACHER)
     student = open_model(DEFAULT_STUDENT)
@@ -145,8 +146,8 @@ def test_every_model_pldc_opens_loads_without_repacking_on_an_amx_cpu(monkeypatc
     for backend in (teacher, student, worker):
         backend.score(messages, ["approve", "reject"])
 
-    assert _FakeLlama.loads == [False, False, False]
-    assert _FakeScorer.made_on == [teacher._llm, student._llm, worker._llm]
+    assert FakeLlama.loads == [False, False, False]
+    assert FakeScorer.made_on == [teacher._llm, student._llm, worker._llm]
     assert all(not b.weight_layout.use_extra_bufts for b in (teacher, student, worker))
     # The patch of llama-cpp-python's defaults is undone after each load.
     assert llama_cpp.llama_cpp.llama_model_default_params().use_extra_bufts

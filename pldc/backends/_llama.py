@@ -9,7 +9,6 @@ are slow or wrong.
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
@@ -22,14 +21,12 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from pldc.backends._cpu import WeightLayout, weight_layout
 from pldc.backends._sequences import ScoredPrompt, SequenceScorer, common_length
+from pldc.backends._threads import model_threads
 from pldc.backends.base import Backend, ModelIdentity
 from pldc.errors import ContextLengthError, ModelError
 from pldc.models import resolve_gguf
 from pldc.progress import NullProgress, Progress
 from pldc.render import Message
-
-_CORES = min(2, os.cpu_count() or 1)
-
 
 _PARAMS_LOCK = threading.Lock()
 
@@ -54,6 +51,13 @@ def _model_params(layout: WeightLayout) -> Iterator[None]:
 
 
 class LlamaCppBackend(Backend):
+    """A GGUF instruction model with a chat template, loaded once and kept in memory.
+
+    `threads` is the CPU threads it runs on, fixed when it is opened (default: `PLDC_THREADS`,
+    else every usable core; see `_threads.py`). Raises `ModelError` for a model without a chat
+    template, `SettingsError` for an unusable thread count.
+    """
+
     def __init__(
         self,
         model_path: Path,
@@ -61,9 +65,10 @@ class LlamaCppBackend(Backend):
         name: str,
         sha256: str,
         n_ctx: int = 4096,
-        n_threads: int | None = None,
+        threads: int | None = None,
     ) -> None:
-        self._threads = n_threads or _CORES
+        self.threads = model_threads(threads)
+        """CPU threads for generation and scoring alike."""
         self.weight_layout = weight_layout()
         """Whether llama.cpp repacks the weights; off wherever AMX could be used (`_cpu.py`)."""
         with _model_params(self.weight_layout):
@@ -71,8 +76,8 @@ class LlamaCppBackend(Backend):
                 model_path=str(model_path),
                 n_ctx=n_ctx,
                 n_batch=512,
-                n_threads=self._threads,
-                n_threads_batch=self._threads,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
                 logits_all=False,
                 verbose=False,
             )
@@ -110,6 +115,8 @@ class LlamaCppBackend(Backend):
 
     @classmethod
     def open(cls, name: str, *, progress: Progress | None = None, **kwargs) -> LlamaCppBackend:
+        """The catalogue model or `.gguf` path `name`, assembled and verified first if need be;
+        `kwargs` go to the constructor. Raises `ModelError` for a missing or corrupt file."""
         progress = progress or NullProgress()
         with progress.stage(f"model {Path(name).name}", total=None) as stage:
 
@@ -152,7 +159,7 @@ class LlamaCppBackend(Backend):
 
     def _open_scorer(self) -> SequenceScorer:
         if self._scorer is None:
-            self._scorer = SequenceScorer(self._llm, self._threads)
+            self._scorer = SequenceScorer(self._llm, self.threads)
             weakref.finalize(self, self._scorer.close)
         return self._scorer
 
@@ -168,13 +175,6 @@ class LlamaCppBackend(Backend):
         if self._scorer is not None:
             self._scorer.close()
         self._llm.close()
-
-    def share_cpu(self, processes: int) -> None:
-        # More llama.cpp threads than cores makes them spin-wait on each other: two 2-thread
-        # workers on 2 cores ran a search about 5x slower than one.
-        threads = max(1, self._threads // max(1, processes))
-        llama_cpp.llama_set_n_threads(self._llm.ctx, threads, threads)
-        self._open_scorer().set_threads(threads)
 
     def _tokens_of_label(self, label: str) -> list[int]:
         if label not in self._label_tokens:

@@ -65,9 +65,6 @@ class SequenceScorer:
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
 
-    def set_threads(self, threads: int) -> None:
-        llama_cpp.llama_set_n_threads(self._ctx, threads, threads)
-
     @staticmethod
     def tokens_needed(prompt: ScoredPrompt, labels: Sequence[list[int]]) -> int:
         return len(prompt.tokens) + sum(len(tokens) - 1 for tokens in labels)

@@ -47,9 +47,6 @@ class Backend(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         pass
 
-    def share_cpu(self, processes: int) -> None:  # noqa: B027 - only local models use cores
-        """Run on a 1/`processes` share of this machine's cores, while that many run at once."""
-
 
 T = TypeVar("T")
 
