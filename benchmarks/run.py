@@ -32,7 +32,8 @@ from pathlib import Path
 
 import dspy
 from rich.console import Console
-from rows import ROWS, Bench, CountingBackend
+from rows import ROWS, Bench
+from wrappers import CountingBackend
 
 from pldc.backends import open_model
 from pldc.data import load_task_data

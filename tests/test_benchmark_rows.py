@@ -16,6 +16,7 @@ from pldc.data import load_task_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import rows as benchmark_rows
+from wrappers import CountingBackend
 
 
 def dspy_reply(messages) -> str:
@@ -57,10 +58,10 @@ def bench(tmp_path):
         train=list(data.train[:12]),
         dev=list(data.dev),
         test=list(data.test),
-        teacher=benchmark_rows.CountingBackend(
+        teacher=CountingBackend(
             FunctionBackend(generate=teacher_reply, score=fake_student_scores, name="teacher")
         ),
-        student=benchmark_rows.CountingBackend(
+        student=CountingBackend(
             FunctionBackend(generate=dspy_reply, score=fake_student_scores, name="student")
         ),
         budget=512,

@@ -112,7 +112,6 @@ class FakeScorer:
 
     def __init__(self, llm, threads: int) -> None:
         self.made_on.append(llm)
-        self.reuse_prefix = self.continuations_in_batch = True
 
     tokens_needed = staticmethod(lambda prompt, labels: len(prompt.tokens))
 

@@ -99,12 +99,6 @@ class LlamaCppBackend(Backend):
         self._scorer: SequenceScorer | None = None
         """The scoring context, made on the first `score`: a model that only generates
         never pays for its KV cache."""
-        self.reuse_prefix = True
-        """False evaluates every scored prompt whole: the naive baseline of
-        scripts/search_benchmark.py."""
-        self.continuations_in_batch = True
-        """False decodes multi-token labels one token at a time (scoring revision 3), for
-        scripts/eval_blocks.py to compare against."""
         self.identity = ModelIdentity(
             kind="local",
             name=name,
@@ -145,8 +139,6 @@ class LlamaCppBackend(Backend):
         prompt = self._scored_prompt(messages)
         scorer = self._open_scorer()
         self._check_context(scorer.tokens_needed(prompt, label_tokens))
-        scorer.reuse_prefix = self.reuse_prefix
-        scorer.continuations_in_batch = self.continuations_in_batch
         return dict(zip(labels, scorer.score(prompt, label_tokens), strict=True))
 
     def _scored_prompt(self, messages: Sequence[Message]) -> ScoredPrompt:
@@ -170,6 +162,13 @@ class LlamaCppBackend(Backend):
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode(), add_bos=False, special=False))
+
+    def forget_cache(self) -> None:
+        """Keep no prompt tokens from earlier calls: the next `generate` or `score` evaluates
+        its whole prompt. Scores are exactly those read through the cache."""
+        self._llm.reset()
+        if self._scorer is not None:
+            self._scorer.forget()
 
     def close(self) -> None:
         if self._scorer is not None:
