@@ -132,7 +132,7 @@ def main() -> None:
         _save(out, results)
         _write_markdown(out, results)
         row = results["rows"][name]
-        console.print(f"{name}: {_metric_name(results)} {row[_metric_key(results)]:.3f}")
+        console.print(f"{name}: {metric_name(results)} {row[metric_key(results)]:.3f}")
     console.print(f"wrote {out} and {out.with_suffix('.md')}")
 
 
@@ -219,15 +219,17 @@ def _save(path: Path, results: dict) -> None:
     partial.replace(path)
 
 
-def _metric_key(results: dict) -> str:
+def metric_key(results: dict) -> str:
+    """The row field a task's table reports: "test_accuracy" or "test_macro_f1"."""
     return "test_accuracy" if results["config"]["task"] in ACCURACY_TASKS else "test_macro_f1"
 
 
-def _metric_name(results: dict) -> str:
-    return "accuracy" if _metric_key(results) == "test_accuracy" else "Macro-F1"
+def metric_name(results: dict) -> str:
+    """The reported metric as a table heading names it: "accuracy" or "Macro-F1"."""
+    return "accuracy" if metric_key(results) == "test_accuracy" else "Macro-F1"
 
 
-def _command(config: dict) -> str:
+def rerun_command(config: dict) -> str:
     """The command that reproduces these results (defaults left out)."""
     command = f"python benchmarks/run.py {config['task_file']} --test {config['test']}"
     for name, default in DEFAULTS.items():
@@ -238,12 +240,12 @@ def _command(config: dict) -> str:
 
 def _write_markdown(path: Path, results: dict) -> None:
     config, rows = results["config"], results["rows"]
-    key = _metric_key(results)
+    key = metric_key(results)
     cot = rows.get("student chain of thought")
     lines = [
         f"# Benchmark: {config['task']}",
         "",
-        f"`{_command(config)}` on "
+        f"`{rerun_command(config)}` on "
         f"{results['machine']}. Teacher {config['teacher']}, student {config['student']}, "
         f"budget {config['budget']} tokens, seed {config['seed']}. Every row: the same "
         f"{config['train']} training examples, {config['dev']} dev examples to select on, and "
@@ -257,7 +259,7 @@ def _write_markdown(path: Path, results: dict) -> None:
             "",
         ]
     lines += [
-        f"| row | answers | test {_metric_name(results)} | prompt tokens | teacher calls / tokens "
+        f"| row | answers | test {metric_name(results)} | prompt tokens | teacher calls / tokens "
         "| student calls / tokens | compile time (s) | median latency (s) | latency vs student "
         "CoT | no label | notes |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
