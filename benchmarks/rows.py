@@ -22,7 +22,7 @@ from pldc.compiler import compile_task
 from pldc.data import Example, round_robin_sample
 from pldc.presets import load_preset, settings_with
 from pldc.render import (
-    render_answer_format,
+    render_demonstration,
     render_messages,
     render_system_prompt,
     render_user_template,
@@ -106,33 +106,20 @@ def teacher_zero_shot(b: Bench) -> Compiled:
 
 
 def student_few_shot(b: Bench) -> Compiled:
-    """As many labelled demonstrations as fit the token budget, dealt round-robin by label."""
+    """As many labelled demonstrations as fit the token budget, dealt round-robin by label,
+    where pldc's scaffold puts its rules."""
     pool = round_robin_sample(b.train, len(b.train), random.Random(b.seed))
     demos: list[str] = []
     for example in pool:
-        candidate = [*demos, _demonstration(b.schema, example)]
-        if b.student.count_tokens(_system_prompt(b.schema, _demo_block(candidate))) > b.budget:
+        candidate = [*demos, render_demonstration(b.schema, example.inputs, example.label)]
+        prompt = render_system_prompt(b.schema, [], demonstrations=candidate)
+        if b.student.count_tokens(prompt) > b.budget:
             continue
         demos = candidate
-    system = _system_prompt(b.schema, _demo_block(demos))
+    system = render_system_prompt(b.schema, [], demonstrations=demos)
     return _scaffold(
         b, b.student, system, [f"k={len(demos)} demonstrations within {b.budget} tokens"]
     )
-
-
-def _demonstration(schema: TaskSchema, example: Example) -> str:
-    fields = "\n".join(f"{s.title}: {example.inputs[s.name]}" for s in schema.input_fields)
-    return f"{fields}\nAnswer: {example.label}"
-
-
-def _demo_block(demos: Sequence[str]) -> str:
-    return "Examples:\n\n" + "\n\n".join(demos) if demos else ""
-
-
-def _system_prompt(schema: TaskSchema, demonstrations: str) -> str:
-    """pldc's scaffold with the demonstrations where its rules would be."""
-    sections = [schema.instruction, demonstrations, render_answer_format(schema.labels)]
-    return "\n\n".join(s for s in sections if s)
 
 
 # pldc's PLD ------------------------------------------------------------------------------------
