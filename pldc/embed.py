@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pldc._litellm import keep_litellm_offline
 from pldc.backends import model_threads
 from pldc.errors import ModelError
 from pldc.store import JsonlStore, content_key
@@ -70,6 +71,7 @@ class RemoteEmbedder(Embedder):
     """Any litellm embedding model string, e.g. 'openai/text-embedding-3-small'."""
 
     def __init__(self, model: str) -> None:
+        keep_litellm_offline()  # embed() imports litellm
         self.name = model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
