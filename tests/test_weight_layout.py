@@ -175,3 +175,22 @@ def test_a_decode_that_exits_with_an_error_reports_its_last_line():
     assert not check.ok
     assert "exit 1: ModelError: no such file" in check.detail
     assert "GGML_NATIVE=OFF" in check.fix
+
+
+def test_bindings_without_the_fields_pldc_sets_are_refused_with_the_install_command():
+    import ctypes
+    from types import SimpleNamespace
+
+    pytest.importorskip("llama_cpp")
+    from pldc.backends._llama import check_bindings
+
+    class OldModelParams(ctypes.Structure):  # llama-cpp-python 0.3.14 had no use_extra_bufts
+        _fields_ = [("use_mmap", ctypes.c_bool)]
+
+    class OldContextParams(ctypes.Structure):
+        _fields_ = [("n_seq_max", ctypes.c_uint32)]
+
+    old = SimpleNamespace(llama_model_params=OldModelParams, llama_context_params=OldContextParams)
+    with pytest.raises(ModelError, match=r"no llama_model_params.use_extra_bufts, .*kv_unified"):
+        check_bindings(old)
+    check_bindings()  # the installed bindings have them

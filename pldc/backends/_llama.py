@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 from llama_cpp import Llama
@@ -29,6 +30,32 @@ from pldc.progress import NullProgress, Progress
 from pldc.render import Message
 
 _PARAMS_LOCK = threading.Lock()
+
+REQUIRED_FIELDS = {
+    "llama_model_params": ("use_extra_bufts",),
+    "llama_context_params": ("kv_unified", "n_seq_max"),
+}
+"""The parameter fields pldc sets. A ctypes structure accepts an undeclared attribute
+silently, so bindings without them would, say, leave weight repacking on (the AMX crash)."""
+
+
+def check_bindings(bindings: Any = llama_cpp) -> None:
+    """Refuse llama-cpp-python bindings that lack a field pldc sets (releases before 0.3.15).
+
+    Raises:
+        ModelError: naming the missing fields and the install command.
+    """
+    missing = [
+        f"{structure}.{name}"
+        for structure, names in REQUIRED_FIELDS.items()
+        for name in names
+        if name not in {field[0] for field in getattr(bindings, structure)._fields_}
+    ]
+    if missing:
+        raise ModelError(
+            f"the installed llama-cpp-python has no {', '.join(missing)}; pldc needs 0.3.15 or "
+            "later: pip install 'llama-cpp-python>=0.3.15,<0.4'"
+        )
 
 
 @contextmanager
@@ -67,6 +94,7 @@ class LlamaCppBackend(Backend):
         n_ctx: int = 4096,
         threads: int | None = None,
     ) -> None:
+        check_bindings()
         self.threads = model_threads(threads)
         """CPU threads for generation and scoring alike."""
         self.weight_layout = weight_layout()
