@@ -81,7 +81,6 @@ def main() -> None:
     task_path = Path(args.task_file)
     task = load_task_file(task_path)
     data = load_task_data(task, str(task_path), task_path.parent)
-    rng = random.Random(args.seed)
     config = {
         "task": task.display_name,
         "task_file": str(task_path),
@@ -107,19 +106,7 @@ def main() -> None:
         return
 
     progress = RichProgress(console)
-    bench = Bench(
-        task=task,
-        task_path=task_path,
-        train=select_teacher_examples(data.train, config["train"], args.seed),
-        dev=list(data.dev),
-        test=sorted(rng.sample(list(data.test), config["test"]), key=lambda ex: ex.id),
-        teacher=CountingBackend(open_model(args.teacher, progress=progress)),
-        student=CountingBackend(open_model(args.student, progress=progress)),
-        budget=args.budget,
-        seed=args.seed,
-        run_dir=ROOT / ".pldc" / "benchmarks" / task.display_name,
-        kept_dir=args.out / "compiled",
-    )
+    bench = _bench(args, task, task_path, data, config, progress)
     dspy.configure(lm=None)
     for noisy in ("dspy", "gepa", "optuna"):  # rich progress reports instead
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -134,6 +121,24 @@ def main() -> None:
         row = results["rows"][name]
         console.print(f"{name}: {metric_name(results)} {row[metric_key(results)]:.3f}")
     console.print(f"wrote {out} and {out.with_suffix('.md')}")
+
+
+def _bench(args, task, task_path: Path, data, config: dict, progress: RichProgress) -> Bench:
+    """What every row shares: the examples, both models (counted), budget and seed."""
+    rng = random.Random(args.seed)
+    return Bench(
+        task=task,
+        task_path=task_path,
+        train=select_teacher_examples(data.train, config["train"], args.seed),
+        dev=list(data.dev),
+        test=sorted(rng.sample(list(data.test), config["test"]), key=lambda ex: ex.id),
+        teacher=CountingBackend(open_model(args.teacher, progress=progress)),
+        student=CountingBackend(open_model(args.student, progress=progress)),
+        budget=args.budget,
+        seed=args.seed,
+        run_dir=ROOT / ".pldc" / "benchmarks" / task.display_name,
+        kept_dir=args.out / "compiled",
+    )
 
 
 def _run_row(name: str, b: Bench, progress: RichProgress) -> dict:
