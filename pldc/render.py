@@ -20,16 +20,32 @@ Message = dict[str, str]
 EditAction = Literal["revise", "add", "remove", "split"]
 
 RULES_HEADING = "Decision rules:"
+EXAMPLES_HEADING = "Examples:"
 
 
-def render_system_prompt(schema: TaskSchema, rules: Sequence[str]) -> str:
-    """Task instruction, the numbered rules (if any), and the answer format."""
+def render_system_prompt(
+    schema: TaskSchema, rules: Sequence[str], *, demonstrations: Sequence[str] = ()
+) -> str:
+    """Task instruction, the numbered rules (if any), the demonstrations (if any, each from
+    `render_demonstration`), and the answer format, separated by blank lines.
+
+    pldc's compiled prompts carry rules only; demonstrations serve the few-shot baseline of
+    benchmarks/rows.py, which shares this layout.
+    """
     sections = [schema.instruction]
     if rules:
         numbered = "\n".join(f"{i}. {rule}" for i, rule in enumerate(rules, start=1))
         sections.append(f"{RULES_HEADING}\n{numbered}")
+    if demonstrations:
+        sections.append(f"{EXAMPLES_HEADING}\n\n" + "\n\n".join(demonstrations))
     sections.append(render_answer_format(schema.labels))
     return "\n\n".join(sections)
+
+
+def render_demonstration(schema: TaskSchema, inputs: Mapping[str, str], label: str) -> str:
+    """One labelled example for a prompt's demonstrations: a `Title: value` line per input
+    field, then `Answer: label`. Raises `KeyError` for a missing input field."""
+    return f"{_case_block(schema, inputs)}\nAnswer: {label}"
 
 
 def render_answer_format(labels: Sequence[str]) -> str:
