@@ -3,16 +3,19 @@
 import pldc
 clf = pldc.load("compiled/expense_claims.json")
 clf.predict(claim="...")
+
+Importing pldc loads only what running a compiled prompt needs; the compile pipeline
+(`compile_task`, `CompileSettings`, `load_preset`, with Optuna and scikit-learn) is imported on
+first use of one of those names.
 """
 
-import os
+from __future__ import annotations
 
-# litellm (under dspy) otherwise fetches its model cost map from the network on import.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from pldc.artifact import CompiledPrompt, load_artifact
+from pldc.artifact import load_artifact
 from pldc.backends import Backend, FunctionBackend, ModelIdentity, open_model
-from pldc.compiler import CompileSettings, compile_task
 from pldc.errors import (
     ArtifactError,
     BudgetError,
@@ -24,12 +27,37 @@ from pldc.errors import (
     SettingsError,
     TaskFileError,
 )
-from pldc.presets import load_preset
+from pldc.records import CompiledPrompt
 from pldc.runtime import CompiledClassifier, load
 from pldc.task import Splits, Task
 from pldc.taskfile import load_task_file
 
+if TYPE_CHECKING:
+    from pldc.compiler import compile_task
+    from pldc.presets import load_preset
+    from pldc.settings import CompileSettings
+
 __version__ = "0.1.0"
+
+_PIPELINE = {
+    "CompileSettings": "pldc.settings",
+    "compile_task": "pldc.compiler",
+    "load_preset": "pldc.presets",
+}
+"""Public names whose modules import the whole pipeline, imported on first use (PEP 562)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PIPELINE:
+        raise AttributeError(f"module 'pldc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PIPELINE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PIPELINE])
+
 
 __all__ = [
     "ArtifactError",

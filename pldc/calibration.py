@@ -10,18 +10,12 @@ on the dev inputs, and frozen in the artifact, so deployment decodes exactly as 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel
 
-CalibrationMethod = Literal["none", "batch"]
+from pldc.records import Calibration, CalibrationMethod
+
 PROBABILITY_FLOOR = 1e-6
-
-
-class Calibration(BaseModel):
-    method: CalibrationMethod
-    label_offsets: dict[str, float]
 
 
 def fit_calibration(

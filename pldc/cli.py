@@ -13,21 +13,25 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pldc.artifact import CompiledPrompt, load_artifact
+from pldc._litellm import keep_litellm_offline
+from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
-from pldc.compiler import CompileSettings, compile_task
-from pldc.data import load_task_data
+from pldc.compiler import compile_task
+from pldc.data import load_task_and_data
 from pldc.errors import DataError, ModelError, PLDError
-from pldc.evaluate import Scores, StudentEvaluator
+from pldc.evaluate import StudentEvaluator
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
+from pldc.records import CompiledPrompt, Scores
+from pldc.settings import DeclaredSetting, declared_settings
 from pldc.taskfile import load_task_file
 
 console = Console()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_litellm_offline()
     args = _parser().parse_args(argv)
     # Rich progress reports the search; Optuna's per-trial log lines would break its display.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -59,22 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PRESET.toml",
         help="a search preset, e.g. optimizers/quick.toml; flags given here override it",
     )
-    defaults = CompileSettings()
-    for flag, setting, kind, text in _SETTING_FLAGS:
-        compile_.add_argument(
-            flag,
-            dest=setting,
-            type=kind,
-            default=None,
-            metavar="N",
-            help=f"{text} (default: {getattr(defaults, setting)})",
-        )
-    compile_.add_argument(
-        "--rule-evidence",
-        action="store_true",
-        default=None,
-        help="measure each kept rule's leave-one-out change in dev Macro-F1 (slower)",
-    )
+    _add_setting_flags(compile_)
     compile_.add_argument(
         "--storage",
         metavar="URL",
@@ -114,32 +103,43 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SETTING_FLAGS = (
-    ("--budget", "token_budget", int, "max system-prompt tokens, student tokenizer"),
-    ("--trials", "trials", int, "Optuna trials"),
-    ("--seed", "seed", int, "seed for sampling, splits of the search and resolution"),
-    (
-        "--teacher-examples",
-        "teacher_examples",
-        int,
-        "training examples the teacher writes rules for",
-    ),
-    ("--resolve-rounds", "resolve_rounds", int, "cap on conflict-resolution rounds, 0 for none"),
-    ("--workers", "workers", int, "search processes sharing one Optuna study"),
-)
+def _add_setting_flags(compile_: argparse.ArgumentParser) -> None:
+    """A flag for each compile setting that declares one; unset flags stay None."""
+    for declared in _flagged_settings():
+        if declared.type is bool:
+            compile_.add_argument(
+                declared.flag,
+                dest=declared.name,
+                action="store_true",
+                default=None,
+                help=declared.help,
+            )
+        else:
+            compile_.add_argument(
+                declared.flag,
+                dest=declared.name,
+                type=declared.type,
+                default=None,
+                metavar="N",
+                help=f"{declared.help} (default: {declared.default})",
+            )
+
+
+def _flagged_settings() -> list[DeclaredSetting]:
+    """The compile settings that have a command-line flag (pldc.settings declares which)."""
+    return [declared for declared in declared_settings() if declared.flag is not None]
 
 
 def _compile(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     preset = load_preset(args.optimizer) if args.optimizer else {}
-    flags = {name: getattr(args, name) for _, name, *_ in _SETTING_FLAGS}
-    flags["rule_evidence"] = args.rule_evidence
-    given = {name: value for name, value in flags.items() if value is not None}
+    flagged = _flagged_settings()
+    given = {d.name: getattr(args, d.name) for d in flagged if getattr(args, d.name) is not None}
     settings_with(preset, source=args.optimizer or "defaults")
     settings = settings_with(
         {**preset, **given},
         source="the command line",
-        flags={name: flag for flag, name, *_ in _SETTING_FLAGS if name in given},
+        flags={d.name: d.flag for d in flagged if d.name in given},
     )
     task_path = Path(args.task_file)
     task = load_task_file(task_path)
@@ -172,14 +172,14 @@ def _compile(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     artifact = load_artifact(args.artifact)
     task_path = Path(args.task_file)
-    task = load_task_file(task_path)
+    task, data = load_task_and_data(task_path)
     schema = task.schema
     if list(schema.labels) != artifact.prompt.labels:
         raise DataError(
             f"{task_path}: labels {list(schema.labels)} differ from the artifact's "
             f"{artifact.prompt.labels}; evaluate the artifact against the task it was compiled for."
         )
-    examples = load_task_data(task, str(task_path), task_path.parent).split(args.split)
+    examples = data.split(args.split)
     progress = RichProgress()
     student = open_recorded_model(artifact.student)
     evaluator = StudentEvaluator(student, schema, artifact.prompt.user_template)
@@ -224,11 +224,12 @@ def _show(args: argparse.Namespace) -> int:
             *([_loss_cell(rule.leave_one_out_delta)] if measured else []),
         )
     console.print(rules)
-    dropped = len(artifact.search.candidate_rules) - len(artifact.rules)
+    provenance = artifact.provenance
+    dropped = len(provenance.candidate_rules) - len(artifact.rules)
     console.print(
-        f"{len(artifact.rules)} of {len(artifact.search.candidate_rules)} candidate rules kept "
-        f"({dropped} left out by the search); best of {len(artifact.search.trials)} trials "
-        f"(trial {artifact.search.best_trial}, {artifact.search.sampler}); seed {artifact.seed}"
+        f"{len(artifact.rules)} of {len(provenance.candidate_rules)} candidate rules kept "
+        f"({dropped} left out by the search); best of {len(provenance.trials)} trials "
+        f"(trial {provenance.best_trial}, {provenance.sampler}); seed {artifact.seed}"
     )
     _print_resolution(artifact)
     _print_front(artifact)
@@ -240,7 +241,7 @@ def _pick(args: argparse.Namespace) -> int:
     artifact = load_artifact(args.artifact).at_budget(args.budget)
     output = artifact.save(args.output)
     console.print(
-        f"picked trial {artifact.search.best_trial}: {len(artifact.rules)} rules, "
+        f"picked trial {artifact.provenance.best_trial}: {len(artifact.rules)} rules, "
         f"{artifact.token_count} / {args.budget} tokens, dev Macro-F1 "
         f"{artifact.scores.dev.macro_f1:.3f}, test {artifact.scores.test.macro_f1:.3f}"
     )
@@ -292,7 +293,7 @@ def _loss_cell(delta: float | None) -> str:
 
 
 def _print_resolution(artifact: CompiledPrompt) -> None:
-    record = artifact.search.resolution
+    record = artifact.provenance.resolution
     if record is None:
         console.print("conflict resolution: off")
         return

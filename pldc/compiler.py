@@ -1,163 +1,37 @@
 """The compile pipeline: task data → teacher traces → rule pool → search → CompiledPrompt.
 
-Each stage persists its work in the run directory as it goes (teacher traces in a JSONL store,
-trials in an Optuna SQLite study), so a killed compile rerun with the same inputs resumes.
+`compile_task` is the stage calls in order; each stage is a module of `pldc.stages`. Every stage
+persists its work in the run directory as it goes (teacher calls and student scores in JSONL
+stores, whole stages under their keys, trials in an Optuna study), so a killed compile rerun
+with the same inputs resumes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
-from functools import partial
 from pathlib import Path
 
-from pldc.artifact import (
-    ArtifactScores,
-    CompiledPrompt,
-    ParetoPoint,
-    PromptRecord,
-    SearchRecord,
-    TaskRecord,
-    installed_versions,
-)
-from pldc.backends import open_recorded_model
-from pldc.backends.base import Backend, ModelIdentity
-from pldc.calibration import CalibrationMethod
-from pldc.data import TaskData, load_task_data
-from pldc.embed import Embedder, StoredEmbedder, open_embedder
-from pldc.errors import SettingsError
-from pldc.evaluate import StudentEvaluator, scorer_key
-from pldc.evidence import leave_one_out
-from pldc.extract import (
-    StoredTeacher,
-    extract_rules,
-    nearest_contrasts,
-    select_teacher_examples,
-)
+from pldc._litellm import keep_litellm_offline
+from pldc.backends.base import Backend
+from pldc.embed import Embedder
+from pldc.evaluate import StudentEvaluator
 from pldc.progress import NullProgress, Progress
-from pldc.render import render_system_prompt, render_user_template
-from pldc.resolve import ResolutionRecord, ResolveSettings, resolve_conflicts
-from pldc.rulepool import ClusterSettings, Rule, build_rule_pool, pinned_rules
-from pldc.search import (
-    PrunerName,
-    SamplerName,
-    SearchObjective,
-    SearchResult,
-    SearchSettings,
-    fit_to_budget,
-    search_rules,
+from pldc.records import CompiledPrompt
+from pldc.settings import CompileSettings
+from pldc.stages import (
+    assembly,
+    extraction,
+    final_evaluation,
+    front_evaluation,
+    open_workspace,
+    resolution,
+    rule_evidence,
+    rule_pool,
+    rule_search,
 )
-from pldc.store import JsonlStore, content_key
-from pldc.task import Task, TaskSchema
+from pldc.task import Task
 
 DEFAULT_RUN_ROOT = Path(".pldc")
-
-
-@dataclass(frozen=True)
-class CompileSettings:
-    token_budget: int = 512
-    trials: int = 8
-    seed: int = 0
-    teacher_examples: int = 24
-    """How many training examples (stratified by label) the teacher writes rules for."""
-    cluster_eps: float = 0.25
-    """DBSCAN radius in cosine distance, for MiniLM; docs/clustering-sweep.md shows the sweep."""
-    cluster_min_samples: int = 2
-    calibration: CalibrationMethod = "batch"
-    sampler: SamplerName = "tpe"
-    """Search strategy: "tpe" (the teacher-order trial first, then TPE), "random", "greedy"
-    (forward selection) or "teacher_order" (every rule in the teacher's order, no search)."""
-    pruner: PrunerName = "none"
-    """Stop weak trials early: "successive_halving", "median" or "none"."""
-    dev_slices: tuple[float, ...] = (1.0,)
-    """Growing fractions of dev each trial is scored on, e.g. (0.25, 0.5, 1.0), for the pruner."""
-    objective: SearchObjective = "macro_f1"
-    """"pareto": maximize dev Macro-F1 and minimize prompt tokens; the artifact keeps the front."""
-    workers: int = 1
-    """Search processes sharing the study; the result is reproducible only with one."""
-    resolve_rounds: int = 1
-    """Cap on closed-loop conflict-resolution rounds; 0 skips resolution."""
-    resolve_examples: int = 16
-    """Training examples the student runs on each resolution round, to find its failures."""
-    resolve_edits: int = 3
-    """Resolver calls (one edit each) per round."""
-    rule_evidence: bool = False
-    """Measure each kept rule's leave-one-out change in dev Macro-F1 (one dev pass per rule)."""
-    extraction_contrast: bool = False
-    """Show the teacher, beside each example, the most similar training example (by embedding)
-    that has another label, and ask for the rule that separates them."""
-
-    def __post_init__(self) -> None:
-        for name, least in _SETTING_MINIMUMS.items():
-            value = getattr(self, name)
-            if isinstance(value, int | float) and value < least:
-                raise SettingsError(f"{name} = {value} is too small; use {least} or more.", name)
-        if not self.dev_slices or not all(0.0 < f <= 1.0 for f in self.dev_slices):
-            raise SettingsError(
-                f"dev_slices = {list(self.dev_slices)}: give fractions of dev in (0, 1], "
-                "e.g. [0.25, 0.5, 1.0].",
-                "dev_slices",
-            )
-        if not 0.0 < self.cluster_eps < 2.0:
-            raise SettingsError(
-                f"cluster_eps = {self.cluster_eps} is no cosine distance; use a value in (0, 2).",
-                "cluster_eps",
-            )
-        self.search_settings()  # refuse contradicting search settings before any model runs
-
-    def resolve_settings(self) -> ResolveSettings:
-        return ResolveSettings(
-            token_budget=self.token_budget,
-            max_rounds=self.resolve_rounds,
-            examples=self.resolve_examples,
-            edits_per_round=self.resolve_edits,
-            seed=self.seed,
-            calibration=self.calibration,
-        )
-
-    def search_settings(self) -> SearchSettings:
-        return SearchSettings(
-            token_budget=self.token_budget,
-            trials=self.trials,
-            seed=self.seed,
-            calibration=self.calibration,
-            pruner=self.pruner,
-            dev_slices=self.dev_slices,
-            objective=self.objective,
-            workers=self.workers,
-            sampler=self.sampler,
-        )
-
-
-_SETTING_MINIMUMS = {
-    "token_budget": 1,
-    "trials": 0,
-    "workers": 1,
-    "teacher_examples": 1,
-    "cluster_min_samples": 1,
-    "resolve_rounds": 0,
-    "resolve_examples": 1,
-    "resolve_edits": 1,
-}
-
-
-def stored_teacher_in(run_dir: Path, teacher: Backend) -> StoredTeacher:
-    """The teacher, with every call it finishes stored in the run directory."""
-    return StoredTeacher(teacher, JsonlStore(run_dir / "teacher_traces.jsonl"))
-
-
-def stored_evaluator_in(run_dir: Path, student: Backend, schema: TaskSchema) -> StudentEvaluator:
-    """A student evaluator whose every label score is stored in the run directory."""
-    store = JsonlStore(run_dir / "student_scores.jsonl")
-    return StudentEvaluator(student, schema, render_user_template(schema), store)
-
-
-def reopened_evaluator_in(
-    run_dir: Path, student: ModelIdentity, schema: TaskSchema
-) -> StudentEvaluator:
-    """A search worker's evaluator: the recorded student, reopened in the worker's process."""
-    backend = open_recorded_model(student)
-    return stored_evaluator_in(run_dir, backend, schema)
 
 
 def compile_task(
@@ -176,223 +50,32 @@ def compile_task(
 ) -> CompiledPrompt:
     """Compile `task` into a frozen prompt for `student`, distilled from `teacher`.
 
-    `source` names the task file in error messages; `base_dir` resolves its relative data paths.
-    `storage` is an Optuna storage URL for the search study (default: SQLite in the run
-    directory). Search workers beyond the first reopen the student recorded in its identity,
-    unless `open_worker_evaluator` (a picklable factory) gives them one.
+    `run_dir` keeps the resumable work (default: .pldc/<task name>). `source` names the task
+    file in error messages; `base_dir` resolves its relative data paths. `storage` is an Optuna
+    storage URL for the search study (default: SQLite in the run directory). Search workers
+    beyond the first reopen the student recorded in its identity, unless
+    `open_worker_evaluator` (a picklable factory) gives them one. Raises `DataError`,
+    `BudgetError` (before any model runs), `SettingsError` or another `PLDError`.
     """
-    settings = settings or CompileSettings()
-    progress = progress or NullProgress()
-    run_dir = run_dir or DEFAULT_RUN_ROOT / task.display_name
-    schema = task.schema
-    run_dir.mkdir(parents=True, exist_ok=True)
-    data = load_task_data(task, source, base_dir)
-    user_template = render_user_template(schema)
-    pinned = pinned_rules(task.pinned_rules)
-    # Refuse an impossible budget before any model time is spent.
-    fit_to_budget(schema, [], student.count_tokens, settings.token_budget, pinned)
-
-    teacher_examples = select_teacher_examples(data.train, settings.teacher_examples, settings.seed)
-    stored_teacher = stored_teacher_in(run_dir, teacher)
-    embedder = StoredEmbedder(embedder or open_embedder(), JsonlStore(run_dir / "embeddings.jsonl"))
-    contrasts = (
-        nearest_contrasts(teacher_examples, data.train, embedder)
-        if settings.extraction_contrast
-        else None
+    keep_litellm_offline()  # for a remote embedder, and search workers that reopen the student
+    workspace = open_workspace(
+        task,
+        teacher=teacher,
+        student=student,
+        settings=settings or CompileSettings(),
+        run_dir=run_dir or DEFAULT_RUN_ROOT / task.display_name,
+        source=source,
+        base_dir=base_dir,
+        progress=progress or NullProgress(),
+        embedder=embedder,
     )
-    traces = extract_rules(schema, teacher_examples, stored_teacher, progress, contrasts)
-    cluster_settings = ClusterSettings(settings.cluster_eps, settings.cluster_min_samples)
-    stages = JsonlStore(run_dir / "stages.jsonl")
-    pool = _stored_stage(
-        stages,
-        (
-            "rule-pool",
-            [t.model_dump() for t in traces],
-            teacher.identity.model_dump(),
-            embedder.name,
-            asdict(cluster_settings),
-            schema.instruction,
-            schema.labels,
-        ),
-        lambda: (
-            build_rule_pool(schema, traces, embedder, stored_teacher, cluster_settings, progress),
-            None,
-        ),
-    )[0]
-
-    evaluator = stored_evaluator_in(run_dir, student, schema)
-    resolution = None
-    if settings.resolve_rounds > 0:
-        resolve_settings = settings.resolve_settings()
-        pool, resolution = _stored_stage(
-            stages,
-            (
-                "resolution",
-                [r.model_dump() for r in pool],
-                teacher.identity.model_dump(),
-                scorer_key(student.identity),
-                data.fingerprint,
-                asdict(resolve_settings),
-                user_template,
-                task.pinned_rules,
-            ),
-            lambda: resolve_conflicts(
-                schema,
-                pool,
-                evaluator,
-                data.train,
-                data.dev,
-                stored_teacher,
-                resolve_settings,
-                progress,
-                pinned,
-            ),
-        )
-
-    search_settings = settings.search_settings()
-    study_name = content_key(
-        "search",
-        [r.model_dump() for r in [*pinned, *pool]],
-        scorer_key(student.identity),
-        data.fingerprint,
-        asdict(replace(search_settings, workers=1)),  # more workers resume the same study
-        user_template,
-    )[:24]
-    result = search_rules(
-        schema,
-        pool,
-        evaluator,
-        data.dev,
-        search_settings,
-        pinned=pinned,
-        storage=storage or f"sqlite:///{(run_dir / 'study.db').resolve()}",
-        study_name=study_name,
-        progress=progress,
-        open_worker_evaluator=open_worker_evaluator
-        or partial(reopened_evaluator_in, run_dir, student.identity, schema),
+    traces = extraction.run(workspace)
+    pool = rule_pool.run(workspace, traces)
+    pool = resolution.run(workspace, pool)
+    result = rule_search.run(
+        workspace, pool, storage=storage, open_worker_evaluator=open_worker_evaluator
     )
-
-    baseline_prompt = render_system_prompt(schema, [])
-    total = 2 * len(data.dev) + 2 * len(data.test)
-    with progress.stage("final evaluation", total=total) as stage:
-        # Each prompt is calibrated on the dev inputs, then frozen for the test split.
-        dev, calibration = evaluator.calibrated(
-            settings.calibration, result.system_prompt, data.dev, stage
-        )
-        baseline_dev, baseline_calibration = evaluator.calibrated(
-            settings.calibration, baseline_prompt, data.dev, stage
-        )
-        scores = ArtifactScores(
-            dev=dev,
-            baseline_dev=baseline_dev,
-            test=evaluator.evaluate(result.system_prompt, data.test, calibration, stage),
-            baseline_test=evaluator.evaluate(
-                baseline_prompt, data.test, baseline_calibration, stage
-            ),
-            baseline_calibration=baseline_calibration,
-        )
-
-    candidates = [*pinned, *pool]
-    by_id = {rule.id: rule for rule in candidates}
-    kept = [by_id[rule_id] for rule_id in result.rule_ids]
-    if settings.rule_evidence:
-        kept = leave_one_out(schema, kept, evaluator, data.dev, settings.calibration, progress)
-    front = _pareto_points(result, schema, by_id, evaluator, data, settings, progress)
-    return CompiledPrompt(
-        task=TaskRecord(
-            name=task.display_name,
-            signature=schema.signature_name,
-            instruction=schema.instruction,
-            data_fingerprint=data.fingerprint,
-            split_sizes={"train": len(data.train), "dev": len(data.dev), "test": len(data.test)},
-        ),
-        prompt=PromptRecord(
-            system=result.system_prompt,
-            user_template=user_template,
-            input_fields=list(schema.input_names),
-            output_field=schema.output_field,
-            labels=list(schema.labels),
-        ),
-        rules=kept,
-        calibration=calibration,
-        teacher=teacher.identity,
-        student=student.identity,
-        token_count=result.token_count,
-        baseline_token_count=student.count_tokens(baseline_prompt),
-        token_budget=settings.token_budget,
-        seed=settings.seed,
-        scores=scores,
-        search=SearchRecord(
-            sampler=result.sampler,
-            trials=result.trials,
-            best_trial=result.best_trial,
-            teacher_examples=len(teacher_examples),
-            teacher_traces=traces,
-            embedder=embedder.name,
-            cluster_eps=cluster_settings.eps,
-            cluster_min_samples=cluster_settings.min_samples,
-            candidate_rules=candidates,
-            resolution=resolution,
-        ),
-        pareto_front=front,
-        versions=installed_versions(),
-    ).with_hash()
-
-
-def _pareto_points(
-    result: SearchResult,
-    schema: TaskSchema,
-    by_id: dict[str, Rule],
-    evaluator: StudentEvaluator,
-    data: TaskData,
-    settings: CompileSettings,
-    progress: Progress,
-) -> list[ParetoPoint] | None:
-    """Each front prompt, calibrated on dev and scored on test, so users can pick one later."""
-    if result.pareto_front is None:
-        return None
-    points = []
-    total = len(result.pareto_front) * (len(data.dev) + len(data.test))
-    with progress.stage("Pareto front evaluation", total=total) as stage:
-        for point in result.pareto_front:
-            prompt = render_system_prompt(schema, [by_id[i].text for i in point.rule_ids])
-            dev, calibration = evaluator.calibrated(settings.calibration, prompt, data.dev, stage)
-            test = evaluator.evaluate(prompt, data.test, calibration, stage)
-            points.append(
-                ParetoPoint(
-                    trial=point.trial,
-                    rule_ids=point.rule_ids,
-                    system_prompt=prompt,
-                    tokens=point.tokens,
-                    calibration=calibration,
-                    dev=dev,
-                    test=test,
-                )
-            )
-    return points
-
-
-def _stored_stage(
-    stages: JsonlStore,
-    inputs: tuple,
-    run: Callable[[], tuple[list[Rule], ResolutionRecord | None]],
-) -> tuple[list[Rule], ResolutionRecord | None]:
-    """A stage's rules (and resolution log), from the store when its inputs were seen before.
-
-    The key hashes everything the stage depends on, so a rerun with the same inputs skips it,
-    and a changed input recomputes it and, through the rules, every stage after it.
-    """
-    key = content_key(*inputs)
-    if (stored := stages.get(key)) is not None:
-        record = stored["record"]
-        rules = [Rule.model_validate(rule) for rule in stored["rules"]]
-        return rules, ResolutionRecord.model_validate(record) if record else None
-    rules, record = run()
-    stages.put(
-        key,
-        {
-            "rules": [rule.model_dump() for rule in rules],
-            "record": record.model_dump() if record else None,
-        },
-    )
-    return rules, record
+    evaluation = final_evaluation.run(workspace, result)
+    rules = rule_evidence.run(workspace, pool, result)
+    front = front_evaluation.run(workspace, pool, result)
+    return assembly.compiled_prompt(workspace, traces, pool, result, evaluation, rules, front)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pldc.calibration import CalibrationMethod
 from pldc.data import Example
 from pldc.evaluate import StudentEvaluator
 from pldc.progress import NullProgress, Progress
+from pldc.records import CalibrationMethod, Rule
 from pldc.render import render_system_prompt
-from pldc.rulepool import Rule
 from pldc.task import TaskSchema
 
 

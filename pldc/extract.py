@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from pydantic import BaseModel
-
-from pldc.backends.base import Backend
+from pldc.backends.base import Backend, ModelIdentity
 from pldc.data import Example, round_robin_sample
 from pldc.embed import Embedder
 from pldc.progress import NullProgress, Progress
+from pldc.records import TeacherTrace
 from pldc.render import (
     Message,
     parse_rule,
@@ -23,20 +22,8 @@ from pldc.task import TaskSchema
 
 RULE_MAX_TOKENS = 96
 
-
-class TeacherTrace(BaseModel):
-    example_id: str
-    label: str
-    rule: str | None
-    """None when no usable rule came out; `dropped_reason` says why, and the trace is kept."""
-    reply: str
-    draft: str | None = None
-    """The first rule, when it copied case specifics and the teacher was asked to generalise."""
-    copied_specifics: list[str] = []
-    """Case details the rule still names after the rewrite; shown to auditors, not hidden."""
-    dropped_reason: str | None = None
-    contrast_example_id: str | None = None
-    """The similar, differently labelled training example the teacher saw beside this one."""
+Ask = Callable[[list[Message]], str]
+"""A call to the teacher: chat messages in, its reply out. `StoredTeacher` is one."""
 
 
 def nearest_contrasts(
@@ -61,6 +48,11 @@ def select_teacher_examples(train: Sequence[Example], limit: int, seed: int) -> 
     return round_robin_sample(train, limit, random.Random(seed))
 
 
+def teacher_call_key(teacher: ModelIdentity, messages: list[Message]) -> str:
+    """A teacher call's key in the run's store: everything its reply depends on."""
+    return content_key("teacher", teacher.model_dump(), messages, RULE_MAX_TOKENS)
+
+
 class StoredTeacher:
     """Teacher calls through the run's store: each reply is saved as soon as it exists, and a
     call made before (same teacher, same messages) is answered from the store."""
@@ -70,9 +62,12 @@ class StoredTeacher:
         self.store = store
         self.reused = 0
 
+    @property
+    def identity(self) -> ModelIdentity:
+        return self.teacher.identity
+
     def __call__(self, messages: list[Message]) -> str:
-        identity = self.teacher.identity.model_dump()
-        key = content_key("teacher", identity, messages, RULE_MAX_TOKENS)
+        key = teacher_call_key(self.teacher.identity, messages)
         stored = self.store.get(key)
         if stored is not None:
             self.reused += 1

@@ -1,4 +1,4 @@
-"""Search presets: TOML files of `CompileSettings` keys, such as those in `optimizers/`.
+"""Search presets: TOML files of `CompileSettings` keys (pldc.settings), such as `optimizers/`.
 
 The command line overrides a preset, and a preset overrides the built-in defaults. A key that
 is not a setting, or a value of the wrong type, is an error naming the file and the key.
@@ -13,12 +13,12 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from pldc.compiler import CompileSettings
 from pldc.errors import SettingsError
+from pldc.settings import CompileSettings, declared_settings
 
 
 def setting_names() -> list[str]:
-    return [field.name for field in dataclasses.fields(CompileSettings)]
+    return [declared.name for declared in declared_settings()]
 
 
 def load_preset(path: str | Path) -> dict[str, Any]:

@@ -9,23 +9,43 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel
 
 from pldc.errors import DataError
 from pldc.task import TaskSchema
 
 Message = dict[str, str]
+EditAction = Literal["revise", "add", "remove", "split"]
 
 RULES_HEADING = "Decision rules:"
+EXAMPLES_HEADING = "Examples:"
 
 
-def render_system_prompt(schema: TaskSchema, rules: Sequence[str]) -> str:
-    """Task instruction, the numbered rules (if any), and the answer format."""
+def render_system_prompt(
+    schema: TaskSchema, rules: Sequence[str], *, demonstrations: Sequence[str] = ()
+) -> str:
+    """Task instruction, the numbered rules (if any), the demonstrations (if any, each from
+    `render_demonstration`), and the answer format, separated by blank lines.
+
+    pldc's compiled prompts carry rules only; demonstrations serve the few-shot baseline of
+    benchmarks/rows.py, which shares this layout.
+    """
     sections = [schema.instruction]
     if rules:
         numbered = "\n".join(f"{i}. {rule}" for i, rule in enumerate(rules, start=1))
         sections.append(f"{RULES_HEADING}\n{numbered}")
+    if demonstrations:
+        sections.append(f"{EXAMPLES_HEADING}\n\n" + "\n\n".join(demonstrations))
     sections.append(render_answer_format(schema.labels))
     return "\n\n".join(sections)
+
+
+def render_demonstration(schema: TaskSchema, inputs: Mapping[str, str], label: str) -> str:
+    """One labelled example for a prompt's demonstrations: a `Title: value` line per input
+    field, then `Answer: label`. Raises `KeyError` for a missing input field."""
+    return f"{_case_block(schema, inputs)}\nAnswer: {label}"
 
 
 def render_answer_format(labels: Sequence[str]) -> str:
@@ -235,3 +255,38 @@ def render_resolution_messages(
 
 def _case_line(schema: TaskSchema, inputs: Mapping[str, str]) -> str:
     return " | ".join(f"{spec.title}: {inputs[spec.name]}" for spec in schema.input_fields)
+
+
+class Edit(BaseModel):
+    """One edit of the rules, as parsed from a resolver's reply (see render_resolution_messages)."""
+
+    action: EditAction
+    rule_number: int | None = None
+    """1-based position in the rules the resolver saw (revise, remove, split)."""
+    texts: list[str] = []
+
+
+_EDIT_LINE = re.compile(
+    r"^[\s*#>-]*(revise|add|remove|split)\b(?:\s+rule)?\s*#?(\d+)?[\s*]*:?\s*(.*)$", re.IGNORECASE
+)
+
+
+def parse_edit(reply: str, rule_count: int) -> Edit | None:
+    """The first line of `reply` that is a well-formed edit of a rule that exists."""
+    for line in reply.splitlines():
+        match = _EDIT_LINE.match(line)
+        if not match:
+            continue
+        action = match.group(1).lower()
+        number = int(match.group(2)) if match.group(2) else None
+        body = match.group(3).strip()
+        if action != "add" and not (number and 1 <= number <= rule_count):
+            continue
+        if action == "remove":
+            return Edit(action="remove", rule_number=number)
+        parts = body.split("||") if action == "split" else [body]
+        texts = [parse_rule(part) for part in parts]
+        if any(text is None for text in texts) or (action == "split" and len(texts) != 2):
+            continue
+        return Edit(action=action, rule_number=number, texts=texts)
+    return None

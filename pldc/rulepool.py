@@ -8,43 +8,18 @@ rule carries its provenance: source example ids, support, the member rules, and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel
 from sklearn.cluster import DBSCAN
 
 from pldc.embed import Embedder
-from pldc.extract import TeacherTrace, copied_specifics
+from pldc.extract import Ask, copied_specifics
 from pldc.progress import NullProgress, Progress
-from pldc.render import Message, parse_rule, render_synthesis_messages
+from pldc.records import Rule, TeacherTrace
+from pldc.render import parse_rule, render_synthesis_messages
+from pldc.settings import ClusterSettings
 from pldc.task import TaskSchema
-
-Fate = Literal["synthesized", "singleton", "unsynthesized", "revised", "split", "added", "pinned"]
-
-
-class Rule(BaseModel):
-    id: str
-    text: str
-    labels: list[str]
-    """The gold labels of the examples this rule was written for."""
-    source_example_ids: list[str]
-    support: int
-    fate: Fate = "singleton"
-    """synthesized: the teacher merged a cluster; unsynthesized: the teacher's synthesis held
-    no rule, so the cluster's first rule speaks for it; singleton: a DBSCAN noise point;
-    revised, split, added: written by conflict resolution (see pldc.resolve); pinned: stated
-    by the task file, always in the prompt."""
-    merged_texts: list[str] = []
-    """The teacher rules folded into this one."""
-    copied_specifics: list[str] = []
-    """Details of a source case the rule names (see TeacherTrace.copied_specifics)."""
-    previous_texts: list[str] = []
-    """Earlier wordings, oldest first, when conflict resolution revised or split the rule."""
-    leave_one_out_delta: float | None = None
-    """Dev Macro-F1 of the compiled prompt minus that without this rule; None if not measured."""
 
 
 def pinned_rules(texts: Sequence[str]) -> list[Rule]:
@@ -55,15 +30,6 @@ def pinned_rules(texts: Sequence[str]) -> list[Rule]:
         )
         for i, text in enumerate(texts, start=1)
     ]
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    eps: float = 0.25
-    min_samples: int = 2
-
-
-Ask = Callable[[list[Message]], str]
 
 
 def build_rule_pool(
@@ -78,14 +44,33 @@ def build_rule_pool(
 
     Ordered by support (how many examples back a rule), then by first appearance.
     """
-    settings = settings or ClusterSettings()
     progress = progress or NullProgress()
+    groups = cluster_rules(traces, embedder, settings or ClusterSettings())
+    pool = []
+    merged = sum(1 for g in groups if len(g) > 1)
+    with progress.stage("rule synthesis", total=merged) as stage:
+        for number, members in enumerate(groups, start=1):
+            rule_id = f"rule-{number:02d}"
+            pool.append(_pooled_rule(rule_id, members, ask_teacher, schema))
+            if len(members) > 1:
+                stage.advance()
+    return pool
+
+
+def cluster_rules(
+    traces: Sequence[TeacherTrace], embedder: Embedder, settings: ClusterSettings
+) -> list[list[TeacherTrace]]:
+    """The traces that have a rule, grouped by their rules' meaning.
+
+    Per label, the rules are embedded in one batch and clustered by DBSCAN (`settings.eps`,
+    `settings.min_samples`) on cosine distance; a rule DBSCAN leaves as noise is a group of
+    its own. Groups are ordered largest first, then by their first trace's position in
+    `traces`; within a group, traces keep their order.
+    """
     usable = [t for t in traces if t.rule]
     groups: list[list[int]] = []
-    for label in schema.labels:
+    for label in dict.fromkeys(t.label for t in usable):
         members = [i for i, t in enumerate(usable) if t.label == label]
-        if not members:
-            continue
         vectors = embedder.embed([usable[i].rule for i in members])
         distances = np.clip(1.0 - vectors @ vectors.T, 0.0, 2.0)
         assignment = (
@@ -99,19 +84,9 @@ def build_rule_pool(
                 groups.append([members[position]])
             else:
                 clusters.setdefault(int(cluster), []).append(members[position])
-        for cluster_members in clusters.values():
-            groups.append(cluster_members)
+        groups.extend(clusters.values())
     groups.sort(key=lambda g: (-len(g), min(g)))
-
-    pool = []
-    merged = sum(1 for g in groups if len(g) > 1)
-    with progress.stage("rule synthesis", total=merged) as stage:
-        for number, members in enumerate(groups, start=1):
-            rule_id = f"rule-{number:02d}"
-            pool.append(_pooled_rule(rule_id, [usable[i] for i in members], ask_teacher, schema))
-            if len(members) > 1:
-                stage.advance()
-    return pool
+    return [[usable[i] for i in group] for group in groups]
 
 
 def raw_rule_pool(traces: Sequence[TeacherTrace]) -> list[Rule]:

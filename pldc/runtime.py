@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pldc.artifact import CompiledPrompt, load_artifact
+from pldc._litellm import keep_litellm_offline
+from pldc.artifact import load_artifact
 from pldc.backends import open_recorded_model
 from pldc.backends.base import Backend
 from pldc.calibration import decide
 from pldc.errors import DataError
+from pldc.records import CompiledPrompt
 from pldc.render import Message, render_messages
 
 
@@ -26,6 +28,7 @@ class CompiledClassifier:
     @property
     def student(self) -> Backend:
         if self._student is None:
+            keep_litellm_offline()  # a remote student imports dspy and litellm
             self._student = open_recorded_model(self.artifact.student)
         return self._student
 

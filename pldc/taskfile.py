@@ -7,6 +7,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from pldc._litellm import keep_litellm_offline
 from pldc.errors import PLDError, TaskFileError
 from pldc.task import Task
 
@@ -24,6 +25,7 @@ def load_task_file(path: str | Path) -> Task:
     sys.modules[module_name] = module
     # Task files may import helpers that sit beside them (e.g. a data generator).
     sys.path.insert(0, str(path.parent.resolve()))
+    keep_litellm_offline()  # task files import dspy
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:

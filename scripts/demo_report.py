@@ -71,7 +71,7 @@ def report_summary(artifact, seconds: float) -> str:
         [
             f"Measured by `python scripts/demo_report.py` on {machine()}: the compile took "
             f"**{seconds / 60:.1f} minutes** (teacher {artifact.teacher.name}, student "
-            f"{artifact.student.name}, {len(artifact.search.trials)} trials, budget "
+            f"{artifact.student.name}, {len(artifact.provenance.trials)} trials, budget "
             f"{artifact.token_budget} tokens).",
             "",
             "| prompt | dev Macro-F1 | test Macro-F1 | test accuracy | system-prompt tokens |",
@@ -113,8 +113,8 @@ def render_report(artifact, seconds: float, cli_output: str, command: str) -> st
         )
     lines += [
         "",
-        f"{len(artifact.search.candidate_rules)} candidate rules were written by the teacher "
-        f"for {artifact.search.teacher_examples} training claims; the search kept "
+        f"{len(artifact.provenance.candidate_rules)} candidate rules were written by the teacher "
+        f"for {artifact.provenance.teacher_examples} training claims; the search kept "
         f"{len(artifact.rules)}.",
         "",
         "## `pldc compile` output",

@@ -6,9 +6,13 @@ the answer is L."), so which rules the search keeps really changes its Macro-F1.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from typing import Literal
+
+# The tests run offline; litellm would otherwise try to fetch its model cost map on import.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import dspy
 import pytest

@@ -8,18 +8,18 @@ import re
 import pytest
 
 from pldc import ArtifactError, CompiledPrompt, ModelIdentity, load_artifact
-from pldc.artifact import (
-    ArtifactScores,
-    PromptRecord,
-    SearchRecord,
-    TaskRecord,
-    installed_versions,
-)
-from pldc.calibration import Calibration
+from pldc.artifact import installed_versions
 from pldc.evaluate import score_predictions
+from pldc.records import (
+    ArtifactScores,
+    Calibration,
+    PromptRecord,
+    Provenance,
+    Rule,
+    TaskRecord,
+    TrialRecord,
+)
 from pldc.render import render_system_prompt, render_user_template
-from pldc.rulepool import Rule
-from pldc.search import TrialRecord
 from pldc.task import InputFieldSpec, TaskSchema
 
 LABELS = ["approve", "reject"]
@@ -84,7 +84,7 @@ def make_artifact() -> CompiledPrompt:
             baseline_test=baseline,
             baseline_calibration=Calibration(method="none", label_offsets=NO_OFFSETS),
         ),
-        search=SearchRecord(
+        provenance=Provenance(
             sampler="TPESampler",
             trials=[TrialRecord(number=0, rule_ids=["rule-01"], tokens=40, dev_macro_f1=1.0)],
             best_trial=0,
@@ -195,7 +195,7 @@ def test_a_modified_copy_of_a_hashed_artifact_saves_loadably(tmp_path, artifact)
     assert load_artifact(path).seed == 1
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", None])
+@pytest.mark.parametrize("version", [3, 0, "1", "2", True, None])
 def test_an_unknown_schema_version_is_refused_naming_it_and_the_fix(saved, version):
     edit_saved(saved, lambda raw: raw.update(schema_version=version))
 
@@ -269,7 +269,7 @@ def test_the_saved_file_is_plain_json_holding_exactly_the_artifact(artifact, sav
     raw = json.loads(saved.read_text(encoding="utf-8"))
 
     assert raw == artifact.with_hash().model_dump(mode="json")
-    assert raw["schema_version"] == 1
+    assert raw["schema_version"] == 2
     assert raw["content_hash"] == artifact.with_hash().content_hash
 
 

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from pldc.calibration import Calibration, decide, fit_calibration
+from pldc.calibration import decide, fit_calibration
+from pldc.records import Calibration
 
 LABELS = ("approve", "reject", "escalate")
 

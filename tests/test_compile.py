@@ -9,10 +9,11 @@ import pytest
 from conftest import toy_task
 
 import pldc
-from pldc.compiler import CompileSettings, compile_task
+from pldc.compiler import compile_task
 from pldc.data import load_task_data
 from pldc.embed import TfidfEmbedder
 from pldc.evaluate import score_predictions
+from pldc.settings import CompileSettings
 from pldc.store import JsonlStore
 
 SETTINGS = CompileSettings(token_budget=120, trials=8, seed=0, teacher_examples=9)
@@ -60,8 +61,8 @@ def test_no_trial_and_no_artifact_exceeds_the_token_budget(tmp_path, teacher, st
     artifact = compile_toy(tmp_path, teacher, student, settings)
     assert artifact.token_count <= 45
     assert student.count_tokens(artifact.prompt.system) == artifact.token_count
-    assert all(trial.tokens <= 45 for trial in artifact.search.trials)
-    assert len(artifact.rules) < len(artifact.search.candidate_rules)
+    assert all(trial.tokens <= 45 for trial in artifact.provenance.trials)
+    assert len(artifact.rules) < len(artifact.provenance.candidate_rules)
 
 
 def test_impossible_budget_is_refused_before_the_teacher_runs(tmp_path, teacher, student):
@@ -83,7 +84,7 @@ def test_a_stopped_search_resumes_its_study_instead_of_starting_over(tmp_path, t
     short = CompileSettings(token_budget=120, trials=3, seed=0, teacher_examples=9)
     compile_toy(tmp_path, teacher, student, short)
     artifact = compile_toy(tmp_path, teacher, student)
-    assert [t.number for t in artifact.search.trials] == list(range(SETTINGS.trials))
+    assert [t.number for t in artifact.provenance.trials] == list(range(SETTINGS.trials))
 
 
 def test_every_kept_rule_names_the_training_examples_it_came_from(tmp_path, teacher, student):
@@ -113,7 +114,7 @@ def test_every_student_score_is_stored_so_a_rerun_pays_for_none(tmp_path, teache
 
 def test_resolution_is_logged_in_the_artifact_with_its_causes(tmp_path, teacher, student):
     artifact = compile_toy(tmp_path, teacher, student)
-    record = artifact.search.resolution
+    record = artifact.provenance.resolution
     assert record is not None and record.rounds and record.stopped_because
     train_ids = {f"t{i:03d}" for i in range(60)}
     assert set(record.example_ids) <= train_ids
@@ -125,7 +126,7 @@ def test_resolution_is_logged_in_the_artifact_with_its_causes(tmp_path, teacher,
 def test_resolution_can_be_turned_off(tmp_path, teacher, student):
     settings = CompileSettings(token_budget=120, trials=3, teacher_examples=9, resolve_rounds=0)
     artifact = compile_toy(tmp_path, teacher, student, settings)
-    assert artifact.search.resolution is None
+    assert artifact.provenance.resolution is None
 
 
 def test_rule_evidence_measures_what_each_kept_rule_adds(tmp_path, teacher, student):
@@ -180,9 +181,9 @@ def test_a_rerun_repeats_no_stage_and_a_changed_setting_redoes_only_what_depends
     changed = CountingEmbedder()
     wider = CompileSettings(**{**SETTINGS.__dict__, "cluster_eps": 0.9})
     rerun = run(wider, changed)
-    assert rerun.search.cluster_eps == 0.9 and changed.batches == 0
-    first_pool = [r.text for r in first.search.candidate_rules]
-    same_pool = first_pool == [r.text for r in rerun.search.candidate_rules]
+    assert rerun.provenance.cluster_eps == 0.9 and changed.batches == 0
+    first_pool = [r.text for r in first.provenance.candidate_rules]
+    same_pool = first_pool == [r.text for r in rerun.provenance.candidate_rules]
     assert stored_stages() == (3 if same_pool else 4)
     extraction = [
         json.dumps(messages)

@@ -102,10 +102,10 @@ def test_compile_writes_an_artifact_that_loads_and_verifies(compiled):
     artifact = pldc.load_artifact(first)
     assert artifact.teacher.name == "qwen2.5-coder-1.5b-instruct-q4_k_m"
     assert artifact.student.name == DEFAULT_STUDENT
-    assert artifact.search.teacher_examples == 4 and len(artifact.search.trials) == 3
-    assert all(rule.source_example_ids for rule in artifact.search.candidate_rules)
+    assert artifact.provenance.teacher_examples == 4 and len(artifact.provenance.trials) == 3
+    assert all(rule.source_example_ids for rule in artifact.provenance.candidate_rules)
     assert all(rule.leave_one_out_delta is not None for rule in artifact.rules)
-    resolution = artifact.search.resolution
+    resolution = artifact.provenance.resolution
     assert resolution is not None and len(resolution.rounds) <= 1 and resolution.stopped_because
     for round_ in resolution.rounds:
         assert round_.revisions and all(r.reply for r in round_.revisions)
@@ -116,7 +116,7 @@ def test_the_prompt_fits_the_budget_under_the_students_tokenizer(compiled):
     artifact = pldc.load_artifact(first)
     student = open_model(DEFAULT_STUDENT)
     assert artifact.token_count == student.count_tokens(artifact.prompt.system) <= 300
-    assert all(trial.tokens <= 300 for trial in artifact.search.trials)
+    assert all(trial.tokens <= 300 for trial in artifact.provenance.trials)
 
 
 def test_loaded_artifact_reproduces_the_students_search_messages_byte_for_byte(compiled):

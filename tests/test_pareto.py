@@ -11,9 +11,9 @@ from test_compile import compile_toy
 import pldc
 import pldc.cli
 from pldc import ArtifactError, SettingsError
-from pldc.compiler import CompileSettings
 from pldc.presets import load_preset, settings_with
 from pldc.render import render_messages
+from pldc.settings import CompileSettings
 
 PARETO = CompileSettings(
     token_budget=160, trials=12, seed=0, teacher_examples=9, objective="pareto"
@@ -35,7 +35,7 @@ def test_front_is_shortest_first_and_no_point_dominates_another(artifact):
     # Along a front, more tokens must buy strictly more dev Macro-F1.
     f1 = [p.dev.macro_f1 for p in front]
     assert all(a < b for a, b in itertools.pairwise(f1))
-    for trial in artifact.search.trials:
+    for trial in artifact.provenance.trials:
         assert not any(
             p.dev.macro_f1 < trial.dev_macro_f1 and p.tokens >= trial.tokens for p in front
         ), f"trial {trial.number} dominates a front point"

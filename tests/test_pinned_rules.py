@@ -6,10 +6,11 @@ import pytest
 from conftest import toy_task
 
 from pldc import BudgetError, TaskFileError
-from pldc.compiler import CompileSettings, compile_task
+from pldc.compiler import compile_task
 from pldc.embed import TfidfEmbedder
 from pldc.rulepool import pinned_rules
 from pldc.search import fit_to_budget
+from pldc.settings import CompileSettings
 
 MANDATORY = "Send every ticket that mentions a chargeback to the refund queue."
 
@@ -30,7 +31,7 @@ def test_pinned_rule_leads_every_trial_and_the_artifact(tmp_path, teacher, stude
     assert artifact.rules[0].text == MANDATORY
     assert artifact.rules[0].fate == "pinned"
     assert "1. " + MANDATORY in artifact.prompt.system
-    assert all(trial.rule_ids[0] == "pinned-1" for trial in artifact.search.trials)
+    assert all(trial.rule_ids[0] == "pinned-1" for trial in artifact.provenance.trials)
     assert artifact.token_count <= artifact.token_budget
     assert any(rule.fate != "pinned" for rule in artifact.rules)  # learned rules still fit
 

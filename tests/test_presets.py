@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pldc.compiler import CompileSettings
 from pldc.errors import SettingsError
 from pldc.presets import load_preset, settings_with
+from pldc.settings import CompileSettings
 
 OPTIMIZERS = Path(__file__).resolve().parent.parent / "optimizers"
 

@@ -9,9 +9,10 @@ import pytest
 from pldc.backends import FunctionBackend
 from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
-from pldc.render import render_user_template
-from pldc.resolve import Edit, ResolveSettings, parse_edit, resolve_conflicts
-from pldc.rulepool import Rule
+from pldc.records import Rule
+from pldc.render import Edit, parse_edit, render_user_template
+from pldc.resolve import resolve_conflicts
+from pldc.settings import ResolveSettings
 from pldc.store import JsonlStore
 from tests.conftest import fake_student_scores, fake_teacher_reply, toy_task
 

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from pldc.backends import FunctionBackend
-from pldc.extract import RULE_MAX_TOKENS
-from pldc.store import JsonlStore, content_key
+from pldc.extract import teacher_call_key
+from pldc.store import JsonlStore
 
 TESTS = Path(__file__).resolve().parent
 
@@ -19,7 +19,8 @@ import json, sys, time
 sys.path.insert(0, {str(TESTS)!r})
 from conftest import fake_student_scores, fake_teacher_reply, toy_task
 from pldc.backends import FunctionBackend
-from pldc.compiler import CompileSettings, compile_task
+from pldc.compiler import compile_task
+from pldc.settings import CompileSettings
 from pldc.embed import TfidfEmbedder
 
 run_dir, call_log = sys.argv[1], sys.argv[2]
@@ -42,8 +43,7 @@ compile_task(
 
 
 def teacher_key(messages) -> str:
-    identity = FunctionBackend(name="fake-teacher").identity.model_dump()
-    return content_key("teacher", identity, messages, RULE_MAX_TOKENS)
+    return teacher_call_key(FunctionBackend(name="fake-teacher").identity, messages)
 
 
 def test_rerun_after_a_kill_repeats_no_finished_teacher_call(tmp_path):

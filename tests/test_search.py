@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from pldc import BudgetError
 from pldc.backends import FunctionBackend
+from pldc.records import Rule
 from pldc.render import render_system_prompt
-from pldc.rulepool import Rule
 from pldc.search import fit_to_budget
 from pldc.task import TaskSchema
 

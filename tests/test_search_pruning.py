@@ -7,9 +7,10 @@ from conftest import KEYWORDS, fake_student_scores, toy_task
 from pldc.backends import FunctionBackend
 from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
+from pldc.records import Rule
 from pldc.render import render_user_template
-from pldc.rulepool import Rule
-from pldc.search import SearchSettings, search_rules
+from pldc.search import search_rules
+from pldc.settings import SearchSettings
 
 
 def _pool() -> list[Rule]:

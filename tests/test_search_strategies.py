@@ -94,8 +94,8 @@ def test_a_compile_runs_the_strategy_its_settings_name(tmp_path, teacher, studen
 
     settings = CompileSettings(token_budget=160, trials=6, teacher_examples=9, sampler=sampler)
     artifact = compile_toy(tmp_path, teacher, student, settings)
-    assert artifact.search.sampler == strategy_for(settings.search_settings()).describe()
-    assert 1 <= len(artifact.search.trials) <= 6
+    assert artifact.provenance.sampler == strategy_for(settings.search_settings()).describe()
+    assert 1 <= len(artifact.provenance.trials) <= 6
 
 
 def test_the_greedy_preset_selects_greedy_forward_selection():

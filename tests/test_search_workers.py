@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
+from pathlib import Path
 
 import optuna
 from conftest import slow_toy_evaluator, toy_task
 from test_search_pruning import _pool
 
 from pldc.data import load_task_data
-from pldc.search import SearchSettings, open_study, search_rules
+from pldc.search import open_study, search_rules
+from pldc.settings import SearchSettings
 
 TRIALS = 10
 
@@ -58,8 +61,9 @@ def test_a_worker_joining_a_finished_study_runs_nothing(tmp_path):
 
 
 def test_compile_with_two_workers_records_exactly_the_trials_asked_for(tmp_path, teacher):
-    from pldc.compiler import CompileSettings, compile_task
+    from pldc.compiler import compile_task
     from pldc.embed import TfidfEmbedder
+    from pldc.settings import CompileSettings
 
     settings = CompileSettings(token_budget=160, trials=6, teacher_examples=9, workers=2)
     artifact = compile_task(
@@ -71,11 +75,11 @@ def test_compile_with_two_workers_records_exactly_the_trials_asked_for(tmp_path,
         embedder=TfidfEmbedder(),
         open_worker_evaluator=partial(slow_toy_evaluator, 0.05),
     )
-    assert sorted(t.number for t in artifact.search.trials) == sorted(
-        {t.number for t in artifact.search.trials}
+    assert sorted(t.number for t in artifact.provenance.trials) == sorted(
+        {t.number for t in artifact.provenance.trials}
     )
-    assert len(artifact.search.trials) == 6
-    assert "2 workers" in artifact.search.sampler
+    assert len(artifact.provenance.trials) == 6
+    assert "2 workers" in artifact.provenance.sampler
 
 
 def test_a_storage_url_that_cannot_be_opened_is_named_with_the_fix(tmp_path):
@@ -95,3 +99,31 @@ def test_a_storage_url_that_cannot_be_opened_is_named_with_the_fix(tmp_path):
             settings,
             storage="nosuchdb://x",
         )
+
+
+def threads_recording_evaluator(folder: Path):
+    """The slow toy evaluator, after noting the threads a model opened here would run on."""
+    from pldc.backends import model_threads
+
+    (folder / f"opened-{os.getpid()}").write_text(str(model_threads()))
+    return slow_toy_evaluator(0.05)
+
+
+def test_every_worker_opens_its_student_on_its_share_of_the_threads(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLDC_THREADS", "4")  # spawned workers inherit the environment
+    task = toy_task()
+    data = load_task_data(task, "toy")
+    settings = SearchSettings(token_budget=400, trials=4, seed=0, workers=2)
+    opened = tmp_path / "opened"
+    opened.mkdir()
+    search_rules(
+        task.schema,
+        _pool(),
+        slow_toy_evaluator(0.0),
+        data.dev,
+        settings,
+        storage=f"sqlite:///{tmp_path / 'study.db'}",
+        open_worker_evaluator=partial(threads_recording_evaluator, opened),
+    )
+    # This process and the spawned worker each open a student on 4 // 2 threads.
+    assert sorted(int(f.read_text()) for f in opened.iterdir()) == [2, 2]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import optuna
 
-from pldc.rulepool import Rule
+from pldc.records import Rule
 from pldc.search._budget import FittedPrompt, fit_to_budget
 from pldc.task import TaskSchema
 

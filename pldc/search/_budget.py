@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pldc.errors import BudgetError
+from pldc.records import Rule
 from pldc.render import render_system_prompt
-from pldc.rulepool import Rule
 from pldc.task import TaskSchema
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import optuna
 
-from pldc.rulepool import Rule
+from pldc.records import Rule
 from pldc.search._base import RuleSpace, SearchStrategy
 from pldc.search._records import FrontPoint, TrialRecord
 

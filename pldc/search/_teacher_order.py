@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import optuna
 
-from pldc.rulepool import Rule
+from pldc.records import Rule
 from pldc.search._base import RuleSpace, SearchStrategy, prompt_scores
 
 
