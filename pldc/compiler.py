@@ -36,7 +36,7 @@ from pldc.records import (
     Rule,
     TaskRecord,
 )
-from pldc.render import render_system_prompt, render_user_template
+from pldc.render import render_candidates, render_system_prompt, render_user_template
 from pldc.resolve import resolve_conflicts
 from pldc.rulepool import build_rule_pool, pinned_rules
 from pldc.search import SearchResult, fit_to_budget, search_rules
@@ -262,7 +262,7 @@ def _pareto_points(
     total = len(result.pareto_front) * (len(data.dev) + len(data.test))
     with progress.stage("Pareto front evaluation", total=total) as stage:
         for point in result.pareto_front:
-            prompt = render_system_prompt(schema, [by_id[i].text for i in point.rule_ids])
+            prompt = render_candidates(schema, [by_id[i] for i in point.rule_ids])
             dev, calibration = evaluator.calibrated(settings.calibration, prompt, data.dev, stage)
             test = evaluator.evaluate(prompt, data.test, calibration, stage)
             points.append(

@@ -11,7 +11,7 @@ from pldc.data import Example
 from pldc.evaluate import StudentEvaluator
 from pldc.progress import NullProgress, Progress
 from pldc.records import CalibrationMethod, Rule
-from pldc.render import render_system_prompt
+from pldc.render import render_candidates
 from pldc.task import TaskSchema
 
 
@@ -29,15 +29,13 @@ def leave_one_out(
     Dropping a rule only shortens the prompt, so every reduced prompt fits the budget.
     """
     progress = progress or NullProgress()
-    full, _ = evaluator.calibrated(
-        method, render_system_prompt(schema, [r.text for r in rules]), dev
-    )
+    full, _ = evaluator.calibrated(method, render_candidates(schema, rules), dev)
     measured = []
     with progress.stage("leave-one-out evidence", total=len(rules) * len(dev)) as stage:
         for position, rule in enumerate(rules):
-            others = [r.text for i, r in enumerate(rules) if i != position]
+            others = [r for i, r in enumerate(rules) if i != position]
             without, _ = evaluator.calibrated(
-                method, render_system_prompt(schema, others), dev, stage
+                method, render_candidates(schema, others), dev, stage
             )
             delta = round(full.macro_f1 - without.macro_f1, 6)
             measured.append(rule.model_copy(update={"leave_one_out_delta": delta}))

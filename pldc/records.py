@@ -37,6 +37,8 @@ __all__ = [
     "CalibrationMethod",
     "CompiledPrompt",
     "Fate",
+    "GateRecord",
+    "Interval",
     "ModelIdentity",
     "ParetoPoint",
     "PromptRecord",
@@ -53,7 +55,17 @@ __all__ = [
 ]
 
 CalibrationMethod = Literal["none", "batch"]
-Fate = Literal["synthesized", "singleton", "unsynthesized", "revised", "split", "added", "pinned"]
+Fate = Literal[
+    "synthesized",
+    "singleton",
+    "unsynthesized",
+    "revised",
+    "split",
+    "added",
+    "pinned",
+    "demonstration",
+]
+CandidateKind = Literal["rule", "demonstration"]
 
 
 class Calibration(BaseModel):
@@ -63,8 +75,30 @@ class Calibration(BaseModel):
     label_offsets: dict[str, float]
 
 
+class Interval(BaseModel):
+    """A point estimate and its percentile bootstrap interval (see `pldc.stats`), e.g. a
+    Macro-F1 of 0.41 [0.33, 0.49], or a paired difference of +0.05 [-0.02, +0.12]."""
+
+    estimate: float
+    low: float
+    high: float
+    confidence: float = 0.95
+    resamples: int = 2000
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low > 0.0 or self.high < 0.0
+
+    def __str__(self) -> str:
+        return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
 class Rule(BaseModel):
+    """A candidate for the system prompt: a decision rule, or (`kind` "demonstration") one
+    labelled training example, shown in the prompt's examples section."""
+
     id: str
+    kind: CandidateKind = "rule"
     text: str
     labels: list[str]
     """The gold labels of the examples this rule was written for."""
@@ -74,7 +108,7 @@ class Rule(BaseModel):
     """synthesized: the teacher merged a cluster; unsynthesized: the teacher's synthesis held
     no rule, so the cluster's first rule speaks for it; singleton: a DBSCAN noise point;
     revised, split, added: written by conflict resolution (see pldc.resolve); pinned: stated
-    by the task file, always in the prompt."""
+    by the task file, always in the prompt; demonstration: a training example shown as is."""
     merged_texts: list[str] = []
     """The teacher rules folded into this one."""
     copied_specifics: list[str] = []
@@ -111,6 +145,8 @@ class Scores(BaseModel):
     per_class_f1: dict[str, float]
     labels: list[str]
     confusion: list[list[int]]
+    macro_f1_interval: Interval | None = None
+    """95% percentile bootstrap interval of `macro_f1` over the examples; None if not made."""
 
 
 class TrialRecord(BaseModel):
@@ -163,6 +199,22 @@ class ResolutionRecord(BaseModel):
     """The training examples the student ran on each round."""
     rounds: list[ResolutionRound]
     stopped_because: str
+
+
+class GateRecord(BaseModel):
+    """The final gate (see `pldc.gate`): did the searched prompt beat the baselines?"""
+
+    shipped: str
+    """"searched", or the name of the baseline shipped instead ("zero-shot", "few-shot")."""
+    examples: int
+    """Selection examples the decision was made on."""
+    searched_macro_f1: float
+    baseline_macro_f1: dict[str, float]
+    best_baseline: str
+    difference: Interval | None
+    """Macro-F1 of the searched prompt minus the best baseline's, paired over the examples;
+    None when the searched prompt is that baseline."""
+    reason: str
 
 
 class PromptRecord(BaseModel):

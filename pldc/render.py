@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -20,16 +20,44 @@ Message = dict[str, str]
 EditAction = Literal["revise", "add", "remove", "split"]
 
 RULES_HEADING = "Decision rules:"
+DEMONSTRATIONS_HEADING = "Examples:"
 
 
-def render_system_prompt(schema: TaskSchema, rules: Sequence[str]) -> str:
-    """Task instruction, the numbered rules (if any), and the answer format."""
+def render_system_prompt(
+    schema: TaskSchema, rules: Sequence[str], demonstrations: Sequence[str] = ()
+) -> str:
+    """Task instruction, the numbered rules (if any), the demonstrations (if any, each from
+    `render_demonstration`), and the answer format."""
     sections = [schema.instruction]
     if rules:
         numbered = "\n".join(f"{i}. {rule}" for i, rule in enumerate(rules, start=1))
         sections.append(f"{RULES_HEADING}\n{numbered}")
+    if demonstrations:
+        sections.append(f"{DEMONSTRATIONS_HEADING}\n\n" + "\n\n".join(demonstrations))
     sections.append(render_answer_format(schema.labels))
     return "\n\n".join(sections)
+
+
+class Candidate(Protocol):
+    """What the prompt needs of a candidate (`pldc.records.Rule`): its kind and text."""
+
+    kind: str
+    text: str
+
+
+def render_candidates(schema: TaskSchema, candidates: Sequence[Candidate]) -> str:
+    """The system prompt holding `candidates`: the rules numbered in their order, then the
+    demonstrations in theirs."""
+    rules = [c.text for c in candidates if c.kind == "rule"]
+    demonstrations = [c.text for c in candidates if c.kind == "demonstration"]
+    return render_system_prompt(schema, rules, demonstrations)
+
+
+def render_demonstration(schema: TaskSchema, inputs: Mapping[str, str], label: str) -> str:
+    """One labelled example as the system prompt shows it: each input field under its title,
+    then "Answer: <label>"."""
+    fields = "\n".join(f"{spec.title}: {inputs[spec.name]}" for spec in schema.input_fields)
+    return f"{fields}\nAnswer: {label}"
 
 
 def render_answer_format(labels: Sequence[str]) -> str:

@@ -114,6 +114,29 @@ class CompileSettings:
         "show the teacher, beside each example, the most similar training example that has "
         "another label, and ask for the rule that separates them",
     )
+    demonstrations: int = setting(
+        8,
+        "labelled training examples offered to the search beside the rules (ignored with "
+        "rules_only)",
+        minimum=0,
+        flag="--demonstrations",
+    )
+    rules_only: bool = setting(
+        False,
+        "search rules only: the compiled prompt holds no examples (for auditors who want none)",
+        flag="--rules-only",
+    )
+    selection_examples: int = setting(
+        160,
+        "most labelled examples prompts are chosen on: all of dev, then training examples no "
+        "stage has used",
+        minimum=1,
+    )
+    gate: bool = setting(
+        True,
+        "ship the searched prompt only if it beats the best baseline (zero-shot, few-shot) on "
+        "the selection examples by a paired bootstrap at 95%; else ship that baseline",
+    )
 
     def __post_init__(self) -> None:
         for declared in declared_settings():
