@@ -34,9 +34,7 @@ def leave_one_out(
     with progress.stage("leave-one-out evidence", total=len(rules) * len(dev)) as stage:
         for position, rule in enumerate(rules):
             others = [r for i, r in enumerate(rules) if i != position]
-            without, _ = evaluator.calibrated(
-                method, render_candidates(schema, others), dev, stage
-            )
+            without, _ = evaluator.calibrated(method, render_candidates(schema, others), dev, stage)
             delta = round(full.macro_f1 - without.macro_f1, 6)
             measured.append(rule.model_copy(update={"leave_one_out_delta": delta}))
     return measured

@@ -8,8 +8,8 @@ and checking hashes is `pldc.artifact`'s job.
      ├── task: TaskRecord          prompt: PromptRecord        rules: [Rule]
      ├── calibration: Calibration  teacher, student: ModelIdentity
      ├── scores: ArtifactScores    (dev, test and their no-rules baselines, as Scores)
-     ├── provenance: Provenance    how the prompt came to be: TeacherTrace, candidate Rule,
-     │                             ResolutionRecord, TrialRecord
+     ├── provenance: Provenance    how the prompt came to be: TeacherTrace, candidate Rule
+     │                             (with its RuleVerification), ResolutionRecord, TrialRecord
      └── pareto_front: [ParetoPoint]
 """
 
@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 # ModelIdentity is defined beside the backends that fill it; it is re-exported here.
 from pldc.backends.base import ModelIdentity
@@ -36,6 +36,7 @@ __all__ = [
     "Calibration",
     "CalibrationMethod",
     "CompiledPrompt",
+    "Estimate",
     "Fate",
     "GateRecord",
     "Interval",
@@ -47,6 +48,7 @@ __all__ = [
     "ResolutionRound",
     "Revision",
     "Rule",
+    "RuleVerification",
     "Scores",
     "TaskRecord",
     "TeacherTrace",
@@ -93,6 +95,40 @@ class Interval(BaseModel):
         return f"{self.estimate:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
 
+class Estimate(BaseModel):
+    """The mean of paired per-example differences, with its 95% t-interval (low <= mean <= high).
+
+    The interval is the mean itself when every difference is the same.
+    """
+
+    mean: float
+    low: float
+    high: float
+
+
+class RuleVerification(BaseModel):
+    """One candidate rule, added alone to the prompt without candidates and run on sampled
+    training examples it was not written from (see pldc.verify)."""
+
+    rule_id: str
+    example_ids: list[str]
+    """The examples measured: the verification sample minus the rule's source examples."""
+    gold_logprob_change: Estimate | None
+    """Change in the gold label's calibrated log-probability over the labels, in nats; None
+    when too few examples were left to measure."""
+    accuracy_change: Estimate | None
+    """Change in whether the student's decision is the gold label (per example -1, 0 or 1)."""
+    support: int
+    """Measured examples whose decision the rule changes."""
+    support_correct: int
+    """Of those, the examples now decided as their gold label."""
+    copied_specifics: list[str] = []
+    """Details of a source example the rule names (pldc.extract.copied_specifics)."""
+    kept: bool
+    reason: str | None = None
+    """Why the rule was dropped before the search; None when it was kept."""
+
+
 class Rule(BaseModel):
     """A candidate for the system prompt: a decision rule, or (`kind` "demonstration") one
     labelled training example, shown in the prompt's examples section."""
@@ -117,6 +153,21 @@ class Rule(BaseModel):
     """Earlier wordings, oldest first, when conflict resolution revised or split the rule."""
     leave_one_out_delta: float | None = None
     """Dev Macro-F1 of the compiled prompt minus that without this rule; None if not measured."""
+    verification: RuleVerification | None = None
+    """How the rule fared on training data before the search; None (and absent from the JSON,
+    so artifacts compiled before verification keep their exact JSON) if it was not verified."""
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults_of_newer_fields(
+        self, handler: SerializerFunctionWrapHandler
+    ) -> dict[str, Any]:
+        # Artifacts compiled before these fields existed keep their exact JSON.
+        data = handler(self)
+        if self.verification is None:
+            data.pop("verification", None)
+        if self.kind == "rule":
+            data.pop("kind", None)
+        return data
 
 
 class TeacherTrace(BaseModel):

@@ -5,7 +5,8 @@
 - the preset reader (`pldc.presets`) accepts exactly its fields and type-checks them;
 - the command line (`pldc.cli`) adds a flag for each setting that declares one, with its help
   and default;
-- each stage's settings (`SearchSettings`, `ResolveSettings`, `ClusterSettings`) name the
+- each stage's settings (`SearchSettings`, `ResolveSettings`, `ClusterSettings`,
+  `VerifySettings`) name the
   compile setting each of their fields comes from, and take its default from here.
 
 A new setting is one `setting(...)` line in `CompileSettings`, plus a `from_setting(...)` line
@@ -34,6 +35,7 @@ __all__ = [
     "DeclaredSetting",
     "ResolveSettings",
     "SearchSettings",
+    "VerifySettings",
     "declared_settings",
 ]
 
@@ -104,6 +106,20 @@ class CompileSettings:
         16, "training examples the student runs on each resolution round", minimum=1
     )
     resolve_edits: int = setting(3, "resolver calls (one edit each) per round", minimum=1)
+    verify_examples: int = setting(
+        40,
+        "training examples (stratified by label) each candidate rule is verified on before the "
+        "search, less the examples it was written from",
+        minimum=1,
+    )
+    verify_min_gain: float = setting(
+        0.0,
+        "keep a candidate only if, added alone, it raises the gold label's mean calibrated "
+        "log-probability on those examples by more than this (nats) and costs no accuracy",
+    )
+    verify_drop_specifics: bool = setting(
+        True, "drop candidates that name their source cases' own entities, figures or dates"
+    )
     rule_evidence: bool = setting(
         False,
         "measure each kept rule's leave-one-out change in dev Macro-F1 (slower)",
@@ -167,6 +183,9 @@ class CompileSettings:
 
     def cluster_settings(self) -> ClusterSettings:
         return self._for_stage(ClusterSettings)
+
+    def verify_settings(self) -> VerifySettings:
+        return self._for_stage(VerifySettings)
 
     def _for_stage(self, stage_settings: type[T]) -> T:
         """`stage_settings` with each field that names a compile setting taken from this one."""
@@ -255,3 +274,14 @@ class ClusterSettings:
 
     eps: float = from_setting("cluster_eps")
     min_samples: int = from_setting("cluster_min_samples")
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """What rule verification (pldc.verify) takes."""
+
+    examples: int = from_setting("verify_examples")
+    min_gain: float = from_setting("verify_min_gain")
+    drop_specifics: bool = from_setting("verify_drop_specifics")
+    seed: int = from_setting("seed")
+    calibration: CalibrationMethod = from_setting("calibration")
