@@ -197,7 +197,15 @@ class Scores(BaseModel):
     labels: list[str]
     confusion: list[list[int]]
     macro_f1_interval: Interval | None = None
-    """95% percentile bootstrap interval of `macro_f1` over the examples; None if not made."""
+    """95% percentile bootstrap interval of `macro_f1` over the examples; None (and absent
+    from the JSON, as in artifacts made before intervals) if not made."""
+
+    @model_serializer(mode="wrap")
+    def _omit_missing_interval(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if self.macro_f1_interval is None:
+            data.pop("macro_f1_interval", None)
+        return data
 
 
 class TrialRecord(BaseModel):

@@ -43,10 +43,11 @@ def test_an_unknown_strategy_name_is_refused_naming_the_setting():
     assert error.value.setting == "sampler"
 
 
-def test_the_default_search_is_tpe_starting_from_the_teacher_order():
+def test_the_default_search_is_tpe_starting_from_zero_shot_then_the_teacher_order():
     default = search(None, pinned=PINNED)
     assert default.sampler == "TPESampler(seed=0, n_startup_trials=3)"
-    assert default.trials[0].rule_ids == [rule.id for rule in [*PINNED, *_pool()]]
+    assert default.trials[0].rule_ids == [rule.id for rule in PINNED]
+    assert default.trials[1].rule_ids == [rule.id for rule in [*PINNED, *_pool()]]
     explicit = search(TPESearch.from_settings(SearchSettings(400, trials=8)), pinned=PINNED)
     assert explicit == default
 
