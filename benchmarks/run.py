@@ -35,12 +35,11 @@ from rich.console import Console
 from rows import ROWS, Bench, CountingBackend
 
 from pldc.backends import open_model
-from pldc.data import load_task_data
+from pldc.data import load_task_and_data
 from pldc.evaluate import SCORING_REVISION, score_predictions
 from pldc.extract import select_teacher_examples
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.progress import RichProgress
-from pldc.taskfile import load_task_file
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -78,8 +77,7 @@ def main() -> None:
     args = parser.parse_args()
 
     task_path = Path(args.task_file)
-    task = load_task_file(task_path)
-    data = load_task_data(task, str(task_path), task_path.parent)
+    task, data = load_task_and_data(task_path)
     rng = random.Random(args.seed)
     config = {
         "task": task.display_name,

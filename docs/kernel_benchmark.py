@@ -40,12 +40,11 @@ def child(models: list[str], examples: int) -> dict:
     import llama_cpp
 
     from pldc.backends import open_model
-    from pldc.data import load_task_data
+    from pldc.data import load_task_and_data
     from pldc.runtime import load
-    from pldc.taskfile import load_task_file
 
     task_path = ROOT / "signatures" / "expense_claims.py"
-    data = load_task_data(load_task_file(task_path), str(task_path), task_path.parent)
+    _task, data = load_task_and_data(task_path)
     out = {"system_info": llama_cpp.llama_print_system_info().decode(), "models": {}}
     for name in models:
         backend = open_model(name)

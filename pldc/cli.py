@@ -17,7 +17,7 @@ from pldc._litellm import keep_litellm_offline
 from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
 from pldc.compiler import compile_task
-from pldc.data import load_task_data
+from pldc.data import load_task_and_data
 from pldc.errors import DataError, ModelError, PLDError
 from pldc.evaluate import StudentEvaluator
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, DEFAULT_TEACHER
@@ -172,14 +172,14 @@ def _compile(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     artifact = load_artifact(args.artifact)
     task_path = Path(args.task_file)
-    task = load_task_file(task_path)
+    task, data = load_task_and_data(task_path)
     schema = task.schema
     if list(schema.labels) != artifact.prompt.labels:
         raise DataError(
             f"{task_path}: labels {list(schema.labels)} differ from the artifact's "
             f"{artifact.prompt.labels}; evaluate the artifact against the task it was compiled for."
         )
-    examples = load_task_data(task, str(task_path), task_path.parent).split(args.split)
+    examples = data.split(args.split)
     progress = RichProgress()
     student = open_recorded_model(artifact.student)
     evaluator = StudentEvaluator(student, schema, artifact.prompt.user_template)

@@ -13,6 +13,7 @@ from typing import Any
 
 from pldc.errors import DataError
 from pldc.task import Splits, Task, TaskSchema
+from pldc.taskfile import load_task_file
 
 LOCAL_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv"}
 
@@ -58,6 +59,17 @@ def load_task_data(task: Task, source: str, base_dir: Path | None = None) -> Tas
         raise DataError(f"{source}: Task.data holds no records; point it at a non-empty data set.")
     examples, groups = _to_examples(records, task, schema, source)
     return _split(examples, groups, task.splits, source)
+
+
+def load_task_and_data(task_file: str | Path) -> tuple[Task, TaskData]:
+    """The `Task` the task file at `task_file` declares, and its data, split.
+
+    Error messages name the file, and relative data paths resolve beside it. Raises
+    `TaskFileError` for a task file that declares no usable task, `DataError` for its data.
+    """
+    path = Path(task_file)
+    task = load_task_file(path)
+    return task, load_task_data(task, str(path), path.parent)
 
 
 def _read_records(task: Task, source: str, base_dir: Path) -> list[Mapping[str, Any]]:
@@ -124,30 +136,8 @@ def _read_named_dataset(name: str, split: str, source: str) -> list[Mapping[str,
 def _to_examples(
     records: list[Mapping[str, Any]], task: Task, schema: TaskSchema, source: str
 ) -> tuple[list[Example], list[str] | None]:
-    columns = {
-        name: task.columns.get(name, name) for name in (*schema.input_names, schema.output_field)
-    }
-    available = set(records[0])
-    for field_name, column in columns.items():
-        if column not in available:
-            raise DataError(
-                f"{source}: the data has no column {column!r} for signature field "
-                f"{field_name!r} (columns: {', '.join(sorted(available))}). Rename the field, "
-                f"or map it with Task(columns={{{field_name!r}: '<column>'}})."
-            )
-    if task.id_column is not None and task.id_column not in available:
-        raise DataError(
-            f"{source}: Task.id_column names column {task.id_column!r}, which the data lacks "
-            f"(columns: {', '.join(sorted(available))})."
-        )
-    id_column = task.id_column or ("id" if "id" in available else None)
-    group_column = task.splits.group_by
-    if group_column is not None and group_column not in available:
-        raise DataError(
-            f"{source}: Splits.group_by names column {group_column!r}, which the data lacks "
-            f"(columns: {', '.join(sorted(available))})."
-        )
-
+    """The records as examples, and each one's group when the splits group them."""
+    columns, id_column, group_column = _columns(set(records[0]), task, schema, source)
     labels = set(schema.labels)
     examples: list[Example] = []
     groups: list[str] = []
@@ -178,6 +168,41 @@ def _to_examples(
             f"column {columns[schema.output_field]!r}: {detail}. Add them to the Literal[...] "
             "of the output field, or fix the data."
         )
+    _check_unique_ids(examples, id_column, source)
+    return examples, (groups if group_column is not None else None)
+
+
+def _columns(
+    available: set[str], task: Task, schema: TaskSchema, source: str
+) -> tuple[dict[str, str], str | None, str | None]:
+    """The data column of each signature field, the id column and the group column, each
+    checked against the `available` columns."""
+    columns = {
+        name: task.columns.get(name, name) for name in (*schema.input_names, schema.output_field)
+    }
+    for field_name, column in columns.items():
+        if column not in available:
+            raise DataError(
+                f"{source}: the data has no column {column!r} for signature field "
+                f"{field_name!r} (columns: {', '.join(sorted(available))}). Rename the field, "
+                f"or map it with Task(columns={{{field_name!r}: '<column>'}})."
+            )
+    if task.id_column is not None and task.id_column not in available:
+        raise DataError(
+            f"{source}: Task.id_column names column {task.id_column!r}, which the data lacks "
+            f"(columns: {', '.join(sorted(available))})."
+        )
+    id_column = task.id_column or ("id" if "id" in available else None)
+    group_column = task.splits.group_by
+    if group_column is not None and group_column not in available:
+        raise DataError(
+            f"{source}: Splits.group_by names column {group_column!r}, which the data lacks "
+            f"(columns: {', '.join(sorted(available))})."
+        )
+    return columns, id_column, group_column
+
+
+def _check_unique_ids(examples: list[Example], id_column: str | None, source: str) -> None:
     seen: set[str] = set()
     for ex in examples:
         if ex.id in seen:
@@ -186,7 +211,6 @@ def _to_examples(
                 "ids must be unique (or set Task(id_column=...))."
             )
         seen.add(ex.id)
-    return examples, (groups if group_column is not None else None)
 
 
 def _split(

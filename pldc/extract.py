@@ -6,7 +6,7 @@ import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from pldc.backends.base import Backend
+from pldc.backends.base import Backend, ModelIdentity
 from pldc.data import Example, round_robin_sample
 from pldc.embed import Embedder
 from pldc.progress import NullProgress, Progress
@@ -48,6 +48,11 @@ def select_teacher_examples(train: Sequence[Example], limit: int, seed: int) -> 
     return round_robin_sample(train, limit, random.Random(seed))
 
 
+def teacher_call_key(teacher: ModelIdentity, messages: list[Message]) -> str:
+    """A teacher call's key in the run's store: everything its reply depends on."""
+    return content_key("teacher", teacher.model_dump(), messages, RULE_MAX_TOKENS)
+
+
 class StoredTeacher:
     """Teacher calls through the run's store: each reply is saved as soon as it exists, and a
     call made before (same teacher, same messages) is answered from the store."""
@@ -57,9 +62,12 @@ class StoredTeacher:
         self.store = store
         self.reused = 0
 
+    @property
+    def identity(self) -> ModelIdentity:
+        return self.teacher.identity
+
     def __call__(self, messages: list[Message]) -> str:
-        identity = self.teacher.identity.model_dump()
-        key = content_key("teacher", identity, messages, RULE_MAX_TOKENS)
+        key = teacher_call_key(self.teacher.identity, messages)
         stored = self.store.get(key)
         if stored is not None:
             self.reused += 1

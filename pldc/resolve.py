@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pldc.calibration import decide
 from pldc.data import Example, round_robin_sample
@@ -23,7 +24,7 @@ from pldc.extract import Ask, copied_specifics
 from pldc.progress import NullProgress, Progress
 from pldc.records import ResolutionRecord, ResolutionRound, Revision, Rule
 from pldc.render import Edit, parse_edit, render_resolution_messages
-from pldc.search import fit_to_budget
+from pldc.search import FittedPrompt, fit_to_budget
 from pldc.settings import ResolveSettings
 from pldc.task import TaskSchema
 
@@ -43,67 +44,96 @@ def resolve_conflicts(
 
     Resolution works on the rules that fit the budget, in pool order, since those are the ones
     the student sees. The student also sees the task's pinned rules, which the resolver never
-    edits.
+    edits. Raises `BudgetError` when the pinned rules alone exceed `settings.token_budget`.
     """
     progress = progress or NullProgress()
     rng = random.Random(settings.seed)
     sample = round_robin_sample(train, settings.examples, rng)
-    count_tokens = evaluator.student.count_tokens
-
-    def fit(rules: Sequence[Rule]):
-        return fit_to_budget(schema, rules, count_tokens, settings.token_budget, pinned)
-
-    current = fit(pool).rules[len(pinned) :]
+    resolver = _Resolver(schema, evaluator, dev, sample, ask_teacher, settings, tuple(pinned), rng)
+    current = resolver.fit(pool).rules[len(pinned) :]
     overflow = [rule for rule in pool if rule not in current]
     rounds: list[ResolutionRound] = []
     stopped = f"reached the cap of {settings.max_rounds} rounds"
     with progress.stage("conflict resolution", total=settings.max_rounds) as stage:
         for number in range(1, settings.max_rounds + 1):
-            prompt = fit(current)
-            dev_before, calibration = evaluator.calibrated(
-                settings.calibration, prompt.system_prompt, dev
-            )
-            rows = evaluator.label_scores(prompt.system_prompt, sample)
-            predicted = [decide(row, schema.labels, calibration) for row in rows]
-            failures = [(ex, p) for ex, p in zip(sample, predicted, strict=True) if p != ex.label]
-            successes = [ex for ex, p in zip(sample, predicted, strict=True) if p == ex.label]
-            if not failures:
+            outcome = resolver.run_round(number, current)
+            if outcome is None:
                 stopped = "the student made no mistake on the resolution examples"
                 break
-            shown = rng.sample(successes, min(settings.successes_shown, len(successes)))
-            candidate, revisions = _one_round(
-                schema, number, current, _pick_failures(failures, settings, rng), shown, ask_teacher
-            )
-            fitted = fit(candidate)
-            resolved = fitted.rules[len(pinned) :]
-            dev_after, _ = evaluator.calibrated(settings.calibration, fitted.system_prompt, dev)
-            accepted = dev_after.macro_f1 > dev_before.macro_f1
-            rounds.append(
-                ResolutionRound(
-                    round=number,
-                    rule_ids_before=[rule.id for rule in current],
-                    rule_ids_after=[rule.id for rule in resolved],
-                    train_failures=len(failures),
-                    train_examples=len(sample),
-                    dev_macro_f1_before=dev_before.macro_f1,
-                    dev_macro_f1_after=dev_after.macro_f1,
-                    accepted=accepted,
-                    revisions=revisions,
-                )
-            )
-            stage.advance(
-                status=f"dev macro-F1 {dev_before.macro_f1:.3f} → {dev_after.macro_f1:.3f}"
-            )
-            if not accepted:
+            rounds.append(outcome.record)
+            before, after = outcome.record.dev_macro_f1_before, outcome.record.dev_macro_f1_after
+            stage.advance(status=f"dev macro-F1 {before:.3f} → {after:.3f}")
+            if not outcome.record.accepted:
                 stopped = f"round {number}'s edits did not raise dev Macro-F1"
                 break
             # Rules the edits pushed past the budget stay candidates for the search.
-            overflow = [rule for rule in candidate if rule not in resolved] + overflow
-            current = resolved
+            overflow = outcome.overflow + overflow
+            current = outcome.resolved
     record = ResolutionRecord(
         example_ids=[ex.id for ex in sample], rounds=rounds, stopped_because=stopped
     )
     return [*current, *overflow], record
+
+
+@dataclass(frozen=True)
+class _RoundOutcome:
+    record: ResolutionRound
+    resolved: list[Rule]
+    """The edited rules that fit the budget, in prompt order (pinned rules left out)."""
+    overflow: list[Rule]
+    """The edited rules that did not fit."""
+
+
+@dataclass(frozen=True)
+class _Resolver:
+    """What every round uses: the student, the sampled examples, the resolver and the budget."""
+
+    schema: TaskSchema
+    evaluator: StudentEvaluator
+    dev: Sequence[Example]
+    sample: list[Example]
+    ask_teacher: Ask
+    settings: ResolveSettings
+    pinned: tuple[Rule, ...]
+    rng: random.Random
+
+    def fit(self, rules: Sequence[Rule]) -> FittedPrompt:
+        count_tokens = self.evaluator.student.count_tokens
+        budget = self.settings.token_budget
+        return fit_to_budget(self.schema, rules, count_tokens, budget, self.pinned)
+
+    def run_round(self, number: int, current: list[Rule]) -> _RoundOutcome | None:
+        """Round `number` on the prompt rules `current`; None when the student made no mistake."""
+        method = self.settings.calibration
+        prompt = self.fit(current)
+        dev_before, calibration = self.evaluator.calibrated(method, prompt.system_prompt, self.dev)
+        rows = self.evaluator.label_scores(prompt.system_prompt, self.sample)
+        predicted = [decide(row, self.schema.labels, calibration) for row in rows]
+        pairs = list(zip(self.sample, predicted, strict=True))
+        failures = [(ex, p) for ex, p in pairs if p != ex.label]
+        if not failures:
+            return None
+        successes = [ex for ex, p in pairs if p == ex.label]
+        shown = self.rng.sample(successes, min(self.settings.successes_shown, len(successes)))
+        picked = _pick_failures(failures, self.settings, self.rng)
+        candidate, revisions = _one_round(
+            self.schema, number, current, picked, shown, self.ask_teacher
+        )
+        fitted = self.fit(candidate)
+        resolved = fitted.rules[len(self.pinned) :]
+        dev_after, _ = self.evaluator.calibrated(method, fitted.system_prompt, self.dev)
+        record = ResolutionRound(
+            round=number,
+            rule_ids_before=[rule.id for rule in current],
+            rule_ids_after=[rule.id for rule in resolved],
+            train_failures=len(failures),
+            train_examples=len(self.sample),
+            dev_macro_f1_before=dev_before.macro_f1,
+            dev_macro_f1_after=dev_after.macro_f1,
+            accepted=dev_after.macro_f1 > dev_before.macro_f1,
+            revisions=revisions,
+        )
+        return _RoundOutcome(record, resolved, [r for r in candidate if r not in resolved])
 
 
 def _one_round(
@@ -136,32 +166,15 @@ def _one_round(
             reply=reply,
         )
         revisions.append(revision)
-        edit = parse_edit(reply, len(rules))
+        edit = _usable_edit(revision, rules, example, replaced)
         if edit is None:
-            revision.skipped_reason = "the reply held no edit in the required form"
             continue
-        revision.action = edit.action
-        revision.after = edit.texts
         target = rules[edit.rule_number - 1] if edit.rule_number else None
-        if target is not None:
-            revision.rule_id = target.id
-            revision.before = target.text
-        case_text = " ".join(example.inputs.values())
-        specifics = sorted({w for text in edit.texts for w in copied_specifics(text, case_text)})
-        if specifics:
-            revision.skipped_reason = (
-                f"the new rule names details of the case: {', '.join(specifics)}"
-            )
-            continue
-        if target is not None and target.id in replaced:
-            revision.skipped_reason = "another failure already edited this rule this round"
-            continue
-        new_rules = []
-        for text in edit.texts:
-            created += 1
-            new_rules.append(
-                _edited_rule(f"rule-r{number}-{created:02d}", text, edit, target, example)
-            )
+        new_rules = [
+            _edited_rule(f"rule-r{number}-{created + i:02d}", text, edit, target, example)
+            for i, text in enumerate(edit.texts, start=1)
+        ]
+        created += len(new_rules)
         revision.new_rule_ids = [rule.id for rule in new_rules]
         if target is None:
             added.extend(new_rules)
@@ -169,6 +182,33 @@ def _one_round(
             replaced[target.id] = new_rules
     result = [new for rule in rules for new in replaced.get(rule.id, [rule])]
     return [*result, *added], revisions
+
+
+def _usable_edit(
+    revision: Revision, rules: list[Rule], example: Example, replaced: dict[str, list[Rule]]
+) -> Edit | None:
+    """The edit in `revision`'s reply, recorded on it; None, with the reason recorded, when
+    the reply holds none, the new text names the case's details, or the rule was already
+    edited this round."""
+    edit = parse_edit(revision.reply, len(rules))
+    if edit is None:
+        revision.skipped_reason = "the reply held no edit in the required form"
+        return None
+    revision.action = edit.action
+    revision.after = edit.texts
+    target = rules[edit.rule_number - 1] if edit.rule_number else None
+    if target is not None:
+        revision.rule_id = target.id
+        revision.before = target.text
+    case_text = " ".join(example.inputs.values())
+    specifics = sorted({w for text in edit.texts for w in copied_specifics(text, case_text)})
+    if specifics:
+        revision.skipped_reason = f"the new rule names details of the case: {', '.join(specifics)}"
+        return None
+    if target is not None and target.id in replaced:
+        revision.skipped_reason = "another failure already edited this rule this round"
+        return None
+    return edit
 
 
 def _edited_rule(

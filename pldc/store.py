@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,10 @@ class JsonlStore:
 
     def __len__(self) -> int:
         return len(self._records)
+
+    def __iter__(self) -> Iterator[str]:
+        """The stored keys, in the order they were first written."""
+        return iter(self._records)
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self._records.get(key)

@@ -8,8 +8,9 @@ Rows, all with the same student, scaffold, token budget and batch calibration on
 zero-shot (no rules); raw per-example teacher rules in extraction order, trimmed to the budget;
 clustered and synthesized rules, trimmed; the same after closed-loop conflict resolution; and
 the full compile, which adds the Optuna search. It runs `compile_task` in a run directory of
-its own and rebuilds the intermediate rule lists from the same stored teacher calls, so every
-row shares one set of teacher traces. When the task module defines `rules_stated(text)`, the
+its own, then takes the intermediate rule lists from the same stages (`pldc.stages`) in that
+run directory, which reuse every stored stage and teacher call, so every row shares one set of
+teacher traces. When the task module defines `rules_stated(text)`, the
 table also counts the true rules each prompt states; when it defines `true_rules` (a list of
 rule texts), a last reference row scores the student with those rules.
 Writes docs/ablation-<task>.md and .json; with `--optimizer PRESET`, the preset's settings are
@@ -29,19 +30,15 @@ import optuna
 ROOT = Path(__file__).resolve().parent.parent
 
 from pldc.backends import open_model  # noqa: E402
-from pldc.compiler import (  # noqa: E402
-    compile_task,
-    stored_evaluator_in,
-    stored_teacher_in,
-)
-from pldc.data import load_task_data  # noqa: E402
+from pldc.compiler import compile_task  # noqa: E402
 from pldc.embed import open_embedder  # noqa: E402
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 from pldc.presets import load_preset, settings_with  # noqa: E402
 from pldc.progress import RichProgress  # noqa: E402
 from pldc.records import Rule  # noqa: E402
-from pldc.rulepool import build_rule_pool, raw_rule_pool  # noqa: E402
+from pldc.rulepool import raw_rule_pool  # noqa: E402
 from pldc.search import fit_to_budget  # noqa: E402
+from pldc.stages import extraction, open_workspace, resolution, rule_pool  # noqa: E402
 from pldc.taskfile import load_task_file  # noqa: E402
 
 
@@ -87,26 +84,32 @@ def main() -> None:
     compile_seconds = time.perf_counter() - started
     artifact.save(run_dir / "artifact.json")  # for scripts/search_benchmark.py
 
-    schema = task.schema
-    data = load_task_data(task, str(task_path), task_path.parent)
-    traces = artifact.provenance.teacher_traces
-    clustered = build_rule_pool(
-        schema,
-        traces,
-        embedder,
-        stored_teacher_in(run_dir, teacher),
-        settings.cluster_settings(),
+    # The compile's own stages, in its run directory: each is read back from the store.
+    workspace = open_workspace(
+        task,
+        teacher=teacher,
+        student=student,
+        settings=settings,
+        run_dir=run_dir,
+        source=str(task_path),
+        base_dir=task_path.parent,
+        progress=progress,
+        embedder=embedder,
     )
-    resolution = artifact.provenance.resolution
-    accepted = [r for r in resolution.rounds if r.accepted] if resolution else []
-    by_id = {rule.id: rule for rule in artifact.provenance.candidate_rules}
+    schema, data = workspace.schema, workspace.data
+    traces = extraction.run(workspace)
+    clustered = rule_pool.run(workspace, traces)
+    resolved = resolution.run(workspace, clustered)
+    rounds = resolved.resolution.rounds if resolved.resolution else []
+    accepted = [r for r in rounds if r.accepted]
+    by_id = {rule.id: rule for rule in resolved.rules}
     stages = [
         ("zero-shot (no rules)", []),
-        ("raw per-example rules, budget-trimmed", raw_rule_pool(traces)),
-        ("clustered + synthesized rules", clustered),
+        ("raw per-example rules, budget-trimmed", raw_rule_pool(traces.traces)),
+        ("clustered + synthesized rules", clustered.rules),
         (
             "after conflict resolution",
-            [by_id[i] for i in accepted[-1].rule_ids_after] if accepted else clustered,
+            [by_id[i] for i in accepted[-1].rule_ids_after] if accepted else clustered.rules,
         ),
         ("full compile (+ Optuna search)", artifact.rules),
     ]
@@ -116,7 +119,7 @@ def main() -> None:
             for i, text in enumerate(true_rules, start=1)
         ]
         stages.append(("reference: the task's true rules (not distilled)", oracle))
-    evaluator = stored_evaluator_in(run_dir, student, schema)
+    evaluator = workspace.evaluator
     rows = []
     with progress.stage("ablation rows", total=len(stages)) as stage:
         for name, rules in stages:

@@ -18,9 +18,8 @@ import platform
 import time
 from pathlib import Path
 
-from pldc.data import load_task_data
+from pldc.data import load_task_and_data
 from pldc.runtime import load
-from pldc.taskfile import load_task_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,8 +32,7 @@ def main() -> None:
     args = parser.parse_args()
 
     classifier = load(args.artifact)
-    task_path = Path(args.task_file)
-    data = load_task_data(load_task_file(task_path), str(task_path), task_path.parent)
+    _task, data = load_task_and_data(args.task_file)
     prompts = [classifier.messages(**example.inputs) for example in data.dev[: args.examples]]
     student = classifier.student
     labels = classifier.labels

@@ -31,11 +31,10 @@ import optuna
 
 from pldc.artifact import load_artifact
 from pldc.backends import open_recorded_model
-from pldc.data import load_task_data
+from pldc.data import load_task_and_data
 from pldc.evaluate import StudentEvaluator
 from pldc.search import SearchStrategy, search_rules, strategy_for
 from pldc.settings import SearchSettings
-from pldc.taskfile import load_task_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,10 +48,8 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # quiet per-trial lines, as pldc compile
 
     artifact = load_artifact(args.artifact)
-    task_path = Path(args.task_file)
-    task = load_task_file(task_path)
-    schema = task.schema
-    dev = load_task_data(task, str(task_path), task_path.parent).dev
+    task, data = load_task_and_data(args.task_file)
+    schema, dev = task.schema, data.dev
     student = open_recorded_model(artifact.student)
     pinned = [r for r in artifact.provenance.candidate_rules if r.fate == "pinned"]
     pool = [r for r in artifact.provenance.candidate_rules if r.fate != "pinned"]

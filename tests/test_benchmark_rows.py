@@ -47,6 +47,17 @@ def teacher_reply(messages) -> str:
 SCAFFOLD_WITHOUT_RULES = {"student zero-shot", "teacher zero-shot", "student few-shot"}
 
 
+@pytest.fixture(autouse=True)
+def toy_signature_left_as_it_was():
+    """DSPy's InferRules writes its rules into the instructions of the signature class it was
+    given, in place (dspy/teleprompt/infer_rules.py), and that class is the toy task's, which
+    later tests compile; its instructions are put back after each row."""
+    signature = toy_task().signature
+    instructions = signature.instructions
+    yield
+    signature.instructions = instructions
+
+
 @pytest.fixture
 def bench(tmp_path):
     task = toy_task()

@@ -13,7 +13,7 @@ import dspy
 import pytest
 
 from pldc import DataError, Splits, Task
-from pldc.data import load_task_data
+from pldc.data import load_task_and_data, load_task_data
 
 SOURCE = "claims_task.py"
 
@@ -331,6 +331,42 @@ def test_a_none_input_value_is_a_data_error_naming_the_example_and_the_field():
     message = str(error.value)
     assert "'approve-3'" in message
     assert "input field 'claim'" in message
+
+
+TASK_FILE = """
+from typing import Literal
+
+import dspy
+import pldc
+
+
+class ClaimReview(dspy.Signature):
+    \"\"\"Decide what happens to an expense claim.\"\"\"
+
+    claim: str = dspy.InputField()
+    decision: Literal["approve", "reject", "escalate"] = dspy.OutputField()
+
+
+task = pldc.Task(ClaimReview, data={data!r})
+"""
+
+
+def test_a_task_file_and_its_data_beside_it_load_together(tmp_path, monkeypatch):
+    write_jsonl(tmp_path / "claims.jsonl", claim_records())
+    (tmp_path / "claims_task.py").write_text(TASK_FILE.format(data="claims.jsonl"))
+    monkeypatch.chdir(tmp_path.parent)
+
+    task, task_data = load_task_and_data(tmp_path / "claims_task.py")
+
+    assert task.display_name == "claim_review"
+    assert sorted(all_ids(task_data)) == sorted(r["id"] for r in claim_records())
+
+
+def test_a_task_files_data_error_names_the_task_file(tmp_path):
+    (tmp_path / "claims_task.py").write_text(TASK_FILE.format(data="missing.jsonl"))
+
+    with pytest.raises(DataError, match=r"claims_task\.py: .*missing\.jsonl does not exist"):
+        load_task_and_data(tmp_path / "claims_task.py")
 
 
 def test_no_records_is_a_data_error():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import pldc
-from pldc.data import load_task_data
+from pldc.data import load_task_and_data
 from pldc.render import render_system_prompt
 from pldc.taskfile import load_task_file
 
@@ -34,10 +34,9 @@ if not DATA_DIR.is_dir():
 
 def load(name: str):
     path = SIGNATURES / f"{name}.py"
-    task = load_task_file(path)
+    task, data = load_task_and_data(path)
     # Kept now: a later load of the same file replaces the module in sys.modules.
-    module = sys.modules[task.signature.__module__]
-    return task, load_task_data(task, str(path), path.parent), module
+    return task, data, sys.modules[task.signature.__module__]
 
 
 @pytest.fixture(scope="module")

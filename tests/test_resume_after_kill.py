@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from pldc.backends import FunctionBackend
-from pldc.extract import RULE_MAX_TOKENS
-from pldc.store import JsonlStore, content_key
+from pldc.extract import teacher_call_key
+from pldc.store import JsonlStore
 
 TESTS = Path(__file__).resolve().parent
 
@@ -43,8 +43,7 @@ compile_task(
 
 
 def teacher_key(messages) -> str:
-    identity = FunctionBackend(name="fake-teacher").identity.model_dump()
-    return content_key("teacher", identity, messages, RULE_MAX_TOKENS)
+    return teacher_call_key(FunctionBackend(name="fake-teacher").identity, messages)
 
 
 def test_rerun_after_a_kill_repeats_no_finished_teacher_call(tmp_path):

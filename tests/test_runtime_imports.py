@@ -18,6 +18,7 @@ from pldc._litellm import keep_litellm_offline
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE_MODULES = [
     "pldc.compiler",
+    "pldc.stages",
     "pldc.settings",
     "pldc.presets",
     "pldc.extract",

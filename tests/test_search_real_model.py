@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from pldc.backends import open_model
-from pldc.compiler import reopened_evaluator_in, stored_evaluator_in
 from pldc.data import load_task_data
 from pldc.evaluate import StudentEvaluator
 from pldc.models import DEFAULT_STUDENT
@@ -17,6 +16,7 @@ from pldc.records import Rule
 from pldc.render import render_user_template
 from pldc.search import search_rules
 from pldc.settings import SearchSettings
+from pldc.stages import reopened_evaluator_in, stored_evaluator_in
 
 pytestmark = pytest.mark.real_model
 

@@ -41,8 +41,9 @@ def test_stage_settings_follow_the_compile_settings_they_come_from():
 
 
 def test_stage_settings_keep_the_fields_their_stored_stages_are_keyed_by():
-    # compile_task hashes these dicts into the keys of stored stages and the study's name, so
-    # renaming a field would make every existing run directory start over.
+    # The stages' key functions (pldc.stages) hash these dicts into the keys of stored stages
+    # and the study's name, so renaming a field would make every existing run directory start
+    # over.
     settings = CompileSettings()
 
     assert asdict(settings.cluster_settings()) == {"eps": 0.25, "min_samples": 2}

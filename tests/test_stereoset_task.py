@@ -8,15 +8,14 @@ from pathlib import Path
 import pytest
 
 import pldc
-from pldc.data import load_task_data
+from pldc.data import load_task_and_data
 
 TASK_FILE = Path(__file__).resolve().parent.parent / "signatures" / "stereoset.py"
 
 
 @pytest.fixture(scope="module")
 def task_and_data():
-    task = pldc.load_task_file(TASK_FILE)
-    return task, load_task_data(task, str(TASK_FILE), TASK_FILE.parent)
+    return load_task_and_data(TASK_FILE)
 
 
 def test_every_item_becomes_three_examples_one_per_label(task_and_data):

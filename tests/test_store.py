@@ -43,6 +43,14 @@ def test_records_persist_into_a_new_instance(tmp_path):
     assert reopened.get("k2") == {"rule": "If alcohol, reject."}
 
 
+def test_iterating_a_store_gives_its_keys_in_the_order_first_written(tmp_path):
+    store = JsonlStore(tmp_path / "traces.jsonl")
+    for key in ("k2", "k1", "k2", "k3"):
+        store.put(key, {"rule": key})
+
+    assert list(JsonlStore(tmp_path / "traces.jsonl")) == ["k2", "k1", "k3"]
+
+
 def test_a_reopened_store_keeps_the_last_value_put_for_a_key(tmp_path):
     path = tmp_path / "traces.jsonl"
     store = JsonlStore(path)

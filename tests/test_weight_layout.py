@@ -127,7 +127,7 @@ def test_every_model_pldc_opens_loads_without_repacking_on_an_amx_cpu(monkeypatc
     from conftest import toy_task
 
     from pldc.backends import _cpu, _llama, open_model
-    from pldc.compiler import reopened_evaluator_in
+    from pldc.stages import reopened_evaluator_in
 
     monkeypatch.delenv("PLDC_LLAMA_REPACK", raising=False)
     monkeypatch.setattr(_cpu, "read_cpu_info", lambda: AMX)

@@ -46,22 +46,18 @@ def search_rules(
     name); a strategy may stop with fewer trials. With `settings.workers` > 1, the extra
     workers are processes that call `open_worker_evaluator` (a picklable factory) for a student
     of their own. `storage` is an Optuna storage URL (default: in memory); a study found there
-    under `study_name` resumes. Raises `BudgetError` if the pinned rules exceed the budget,
-    `SettingsError` for unusable settings or storage, `PLDError` if no trial finishes.
+    under `study_name` resumes. Raises `BudgetError` if the pinned rules exceed the budget
+    (the first trial's prompt cannot fit, so no student call is made; `compile_task` checks the
+    budget before any model runs), `SettingsError` for unusable settings or storage,
+    `PLDError` if no trial finishes.
     """
     progress = progress or NullProgress()
     strategy = strategy or strategy_for(settings)
     space = RuleSpace(
         schema, tuple(pool), tuple(pinned), settings.token_budget, evaluator.student.count_tokens
     )
-    space.fit([])  # fail fast on a budget the pinned rules alone break
     _check_settings(settings, storage, open_worker_evaluator)
-
-    study = open_study(settings, storage, study_name, len(dev), strategy=strategy)
-    fail_abandoned_trials(study, storage)
-    if not study.trials:
-        for params in strategy.opening_trials(space):
-            study.enqueue_trial(params)
+    study = _resumed_study(strategy, space, settings, storage, study_name, len(dev))
     objective = _objective(study, strategy, space, evaluator, dev, settings, progress)
 
     with progress.stage("search", total=settings.trials) as stage:
@@ -95,6 +91,23 @@ def open_study(
     strategy = strategy or strategy_for(settings)
     pruning = pruning_for(settings.pruner, slice_sizes(settings.dev_slices, dev_size)[0])
     return load_or_create_study(strategy, pruning, storage, study_name, index)
+
+
+def _resumed_study(
+    strategy: SearchStrategy,
+    space: RuleSpace,
+    settings: SearchSettings,
+    storage: str | None,
+    study_name: str,
+    dev_size: int,
+) -> optuna.Study:
+    """The study, its abandoned trials failed; a new one starts with the strategy's openers."""
+    study = open_study(settings, storage, study_name, dev_size, strategy=strategy)
+    fail_abandoned_trials(study, storage)
+    if not study.trials:
+        for params in strategy.opening_trials(space):
+            study.enqueue_trial(params)
+    return study
 
 
 def _objective(

@@ -1,0 +1,66 @@
+"""The compile's stages, one module each, in the order `pldc.compiler.compile_task` runs them.
+
+Each stage is a `run` function that takes the workspace and the record the stage before it
+returned, and returns the next record:
+
+    open_workspace(task, ...)           → Workspace        data split, budget checked, stores open
+    extraction.run(workspace)           → Extraction       one teacher rule per training example
+    rule_pool.run(workspace, ...)       → RulePool         rules clustered per label and merged
+    resolution.run(workspace, pool)     → RulePool         edited where the student still fails
+    rule_search.run(workspace, pool)    → SearchResult     the rules the prompt keeps, in order
+    final_evaluation.run(workspace, …)  → FinalEvaluation  dev and test scores, calibration
+    rule_evidence.run(workspace, …)     → list[Rule]       the kept rules, with leave-one-out deltas
+    front_evaluation.run(workspace, …)  → [ParetoPoint]    each Pareto-front prompt scored
+    assembly.compiled_prompt(...)       → CompiledPrompt   the frozen, hashed artifact
+
+A stage whose result is stored whole declares what it depends on in one `key` function beside
+its `run`, and runs through `cached_stage`; the search's `key` names its Optuna study. The
+other stages are cheap to rerun because every model call they make is stored.
+
+A new stage is a new module here with its record, its `key` and its `run`, and one call in
+`compile_task`. The algorithms the stages call (`pldc.extract`, `pldc.rulepool`,
+`pldc.resolve`, `pldc.search`, `pldc.evaluate`, `pldc.evidence`) know nothing of run
+directories and can be used alone.
+"""
+
+from pldc.stages import (
+    assembly,
+    extraction,
+    final_evaluation,
+    front_evaluation,
+    resolution,
+    rule_evidence,
+    rule_pool,
+    rule_search,
+)
+from pldc.stages._cached import cached_stage
+from pldc.stages.extraction import Extraction
+from pldc.stages.final_evaluation import FinalEvaluation
+from pldc.stages.rule_pool import RulePool
+from pldc.stages.workspace import (
+    Workspace,
+    open_workspace,
+    reopened_evaluator_in,
+    stored_evaluator_in,
+    stored_teacher_in,
+)
+
+__all__ = [
+    "Extraction",
+    "FinalEvaluation",
+    "RulePool",
+    "Workspace",
+    "assembly",
+    "cached_stage",
+    "extraction",
+    "final_evaluation",
+    "front_evaluation",
+    "open_workspace",
+    "reopened_evaluator_in",
+    "resolution",
+    "rule_evidence",
+    "rule_pool",
+    "rule_search",
+    "stored_evaluator_in",
+    "stored_teacher_in",
+]

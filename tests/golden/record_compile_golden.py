@@ -1,0 +1,113 @@
+"""Record what a toy compile leaves behind, as the golden copy tests/test_compile_golden.py pins.
+
+    PYTHONPATH=. python tests/golden/record_compile_golden.py
+
+For each case in CASES it compiles the toy task on the fake backends into a fresh run directory
+and writes tests/golden/compile_<case>/: the run directory's JSONL stores as they are (teacher
+traces, student scores, embeddings, stored stages), `manifest.json` (the run directory's file
+names, every store's keys and the Optuna study names) and `artifact.json` (without the
+installed versions and the hash over them).
+
+These files were recorded before the compiler was split into stages (issue 18), so the test
+proves a rerun from a run directory made by that code reuses every stored call and stage.
+Rerecord them only when a cache key is meant to change, and say so in the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import optuna  # noqa: E402
+from conftest import fake_student_scores, fake_teacher_reply, toy_task  # noqa: E402
+
+from pldc.backends import FunctionBackend  # noqa: E402
+from pldc.compiler import compile_task  # noqa: E402
+from pldc.embed import TfidfEmbedder  # noqa: E402
+from pldc.settings import CompileSettings  # noqa: E402
+from pldc.store import JsonlStore  # noqa: E402
+
+PINNED = ("If the ticket mentions hours, the answer is other.",)
+CASES = {
+    # Resolution on, pinned rules: the rule-pool, resolution and search keys all in play.
+    "resolved": (
+        {"pinned_rules": PINNED},
+        CompileSettings(token_budget=120, trials=8, seed=0, teacher_examples=9),
+    ),
+    # Resolution off; contrastive extraction, rule evidence and a Pareto front.
+    "pareto": (
+        {},
+        CompileSettings(
+            token_budget=120,
+            trials=6,
+            seed=1,
+            teacher_examples=9,
+            resolve_rounds=0,
+            extraction_contrast=True,
+            rule_evidence=True,
+            objective="pareto",
+        ),
+    ),
+}
+VOLATILE = ("versions", "content_hash")
+"""Artifact fields that change with the installed packages, not with the compile."""
+
+
+def compile_case(case: str, run_dir: Path, teacher, student, embedder=None):
+    """The toy task compiled with `CASES[case]` into `run_dir` (TF-IDF embeddings by default)."""
+    task_fields, settings = CASES[case]
+    return compile_task(
+        toy_task(**task_fields),
+        teacher=teacher,
+        student=student,
+        settings=settings,
+        run_dir=run_dir,
+        embedder=embedder or TfidfEmbedder(),
+    )
+
+
+def manifest(run_dir: Path) -> dict:
+    """The run directory's file names, each JSONL store's keys (sorted) and the study names."""
+    storage = f"sqlite:///{(run_dir / 'study.db').resolve()}"
+    return {
+        "files": sorted(p.name for p in run_dir.iterdir()),
+        "store_keys": {p.name: sorted(JsonlStore(p)) for p in sorted(run_dir.glob("*.jsonl"))},
+        "study_names": sorted(optuna.get_all_study_names(storage)),
+    }
+
+
+def stable_artifact(artifact) -> dict:
+    body = json.loads(artifact.to_json())
+    for name in VOLATILE:
+        body.pop(name)
+    return body
+
+
+def main() -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for case in CASES:
+        out = HERE / f"compile_{case}"
+        shutil.rmtree(out, ignore_errors=True)
+        (out / "run").mkdir(parents=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            run_dir = Path(tmp) / "run"
+            teacher = FunctionBackend(generate=fake_teacher_reply, name="fake-teacher")
+            student = FunctionBackend(score=fake_student_scores, name="fake-student")
+            artifact = compile_case(case, run_dir, teacher, student)
+            for store in run_dir.glob("*.jsonl"):
+                shutil.copy(store, out / "run" / store.name)
+            (out / "manifest.json").write_text(json.dumps(manifest(run_dir), indent=1) + "\n")
+        (out / "artifact.json").write_text(
+            json.dumps(stable_artifact(artifact), indent=1, ensure_ascii=False) + "\n"
+        )
+        print(f"{case}: {len(teacher.calls)} teacher calls, {len(student.calls)} student calls")
+
+
+if __name__ == "__main__":
+    main()

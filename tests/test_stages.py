@@ -1,0 +1,132 @@
+"""The stages of pldc.stages: each stored stage runs once per key, and each key changes with
+exactly the inputs it declares."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from conftest import toy_task
+
+from pldc.embed import TfidfEmbedder
+from pldc.progress import NullProgress
+from pldc.records import Rule
+from pldc.settings import CompileSettings
+from pldc.stages import (
+    RulePool,
+    cached_stage,
+    extraction,
+    open_workspace,
+    resolution,
+    rule_pool,
+    rule_search,
+)
+from pldc.store import JsonlStore
+
+SETTINGS = CompileSettings(token_budget=120, trials=2, seed=0, teacher_examples=6)
+
+
+def workspace(tmp_path, teacher, student, settings=SETTINGS, **task_fields):
+    return open_workspace(
+        toy_task(**task_fields),
+        teacher=teacher,
+        student=student,
+        settings=settings,
+        run_dir=tmp_path / "run",
+        source="toy",
+        base_dir=None,
+        progress=NullProgress(),
+        embedder=TfidfEmbedder(),
+    )
+
+
+def pool_of(*texts: str) -> RulePool:
+    rules = [
+        Rule(id=f"rule-{i}", text=text, labels=[], source_example_ids=[], support=0)
+        for i, text in enumerate(texts)
+    ]
+    return RulePool(rules=rules)
+
+
+def test_a_cached_stage_runs_once_per_key_and_returns_the_stored_record(tmp_path):
+    runs = []
+
+    def compute() -> RulePool:
+        runs.append(1)
+        return pool_of("If the ticket mentions refund, the answer is refund.")
+
+    first = cached_stage(JsonlStore(tmp_path / "stages.jsonl"), "k", RulePool, compute)
+    again = cached_stage(JsonlStore(tmp_path / "stages.jsonl"), "k", RulePool, compute)
+
+    assert again == first and runs == [1]
+
+
+def test_a_cached_stage_runs_again_for_another_key(tmp_path):
+    store = JsonlStore(tmp_path / "stages.jsonl")
+    cached_stage(store, "k1", RulePool, lambda: pool_of("a"))
+
+    assert cached_stage(store, "k2", RulePool, lambda: pool_of("b")) == pool_of("b")
+
+
+def test_a_rule_pool_is_stored_in_the_form_run_directories_hold(tmp_path):
+    store = JsonlStore(tmp_path / "stages.jsonl")
+    cached_stage(store, "k", RulePool, lambda: pool_of("a"))
+
+    assert set(store.get("k")) == {"rules", "record"}
+
+
+def test_the_rule_pool_stage_is_read_back_without_a_teacher_call(tmp_path, teacher, student):
+    space = workspace(tmp_path, teacher, student)
+    first = rule_pool.run(space, extraction.run(space))
+    calls = len(teacher.calls)
+
+    reopened = workspace(tmp_path, teacher, student)
+    again = rule_pool.run(reopened, extraction.run(reopened))
+
+    assert again == first and len(teacher.calls) == calls
+
+
+def test_no_resolution_rounds_leave_the_pool_as_it_was(tmp_path, teacher, student):
+    settings = dataclasses.replace(SETTINGS, resolve_rounds=0)
+    space = workspace(tmp_path, teacher, student, settings)
+    pool = pool_of("If the ticket mentions crash, the answer is bug.")
+
+    assert resolution.run(space, pool) is pool
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "changes"),
+    [
+        ("cluster_eps", 0.5, {"rule_pool"}),
+        ("resolve_edits", 1, {"resolution"}),
+        ("trials", 3, {"rule_search"}),
+        ("workers", 2, set()),  # more workers resume the same study
+    ],
+)
+def test_each_key_changes_with_the_settings_it_declares_and_no_other(
+    tmp_path, teacher, student, setting, value, changes
+):
+    pool = pool_of("If the ticket mentions refund, the answer is refund.")
+    traces = extraction.Extraction(examples=[], traces=[])
+
+    def keys(settings):
+        space = workspace(tmp_path, teacher, student, settings)
+        return {
+            "rule_pool": rule_pool.key(space, traces),
+            "resolution": resolution.key(space, pool),
+            "rule_search": rule_search.key(space, pool),
+        }
+
+    before = keys(SETTINGS)
+    after = keys(dataclasses.replace(SETTINGS, **{setting: value}))
+
+    assert {stage for stage in before if before[stage] != after[stage]} == changes
+
+
+def test_a_pinned_rule_enters_the_resolution_key_and_the_study_name(tmp_path, teacher, student):
+    pool = pool_of("If the ticket mentions refund, the answer is refund.")
+    plain = workspace(tmp_path, teacher, student)
+    pinned = workspace(tmp_path, teacher, student, pinned_rules=["Answer other for hours."])
+
+    assert resolution.key(plain, pool) != resolution.key(pinned, pool)
+    assert rule_search.key(plain, pool) != rule_search.key(pinned, pool)
