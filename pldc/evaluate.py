@@ -121,6 +121,30 @@ class StudentEvaluator:
         calibration = fit_calibration(method, rows, self.schema.labels)
         return self._scores(rows, examples, calibration), calibration
 
+    def predictions(
+        self,
+        method: CalibrationMethod,
+        system_prompt: str,
+        examples: Sequence[Example],
+        progress: StageProgress | None = None,
+    ) -> tuple[list[str], Calibration]:
+        """The decided label per example under `system_prompt`, calibrated on the examples'
+        inputs as in `calibrated`, and that calibration."""
+        rows = self.label_scores(system_prompt, examples, progress)
+        calibration = fit_calibration(method, rows, self.schema.labels)
+        return [decide(row, self.schema.labels, calibration) for row in rows], calibration
+
+    def decided(
+        self,
+        system_prompt: str,
+        examples: Sequence[Example],
+        calibration: Calibration,
+        progress: StageProgress | None = None,
+    ) -> list[str]:
+        """The label decided per example under `system_prompt` and a fixed `calibration`."""
+        rows = self.label_scores(system_prompt, examples, progress)
+        return [decide(row, self.schema.labels, calibration) for row in rows]
+
     def _scores(
         self,
         rows: Sequence[dict[str, float]],

@@ -27,8 +27,10 @@ from pldc.backends.base import ModelIdentity
 from pldc.errors import ArtifactError
 from pldc.render import EditAction
 
-SCHEMA_VERSION = 2
-"""1: the provenance was stored under the key "search". 2: it is stored under "provenance"."""
+SCHEMA_VERSION = 3
+"""1: the provenance was stored under the key "search". 2: it is stored under "provenance".
+3: candidates may be demonstrations (Rule.kind), rules carry their verification, and the
+artifact holds its selection examples, its gate decision and 95% intervals of its scores."""
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -293,12 +295,41 @@ class TaskRecord(BaseModel):
 
 
 class ArtifactScores(BaseModel):
+    """The shipped prompt's scores beside its baselines', each calibrated on the selection
+    examples' inputs and frozen for dev and test."""
+
     dev: Scores
     test: Scores
     baseline_dev: Scores
-    """The same student and scaffold with no rules."""
+    """The same student and scaffold with no rules (zero-shot)."""
     baseline_test: Scores
     baseline_calibration: Calibration
+    selection: Scores | None = None
+    """On the examples the search and the gate chose on (all of dev, then unused training
+    examples); None in artifacts made before selection examples."""
+    few_shot_dev: Scores | None = None
+    """The demonstrations alone (few-shot); None when the search had none."""
+    few_shot_test: Scores | None = None
+    test_gain_over_baseline: Interval | None = None
+    """Test Macro-F1 of the shipped prompt minus zero-shot's, paired over test examples."""
+    test_gain_over_few_shot: Interval | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for name in _NEWER_SCORES:
+            if getattr(self, name) is None:
+                data.pop(name, None)
+        return data
+
+
+_NEWER_SCORES = (
+    "selection",
+    "few_shot_dev",
+    "few_shot_test",
+    "test_gain_over_baseline",
+    "test_gain_over_few_shot",
+)
 
 
 class Provenance(BaseModel):
@@ -321,6 +352,18 @@ class Provenance(BaseModel):
     """The whole rule pool the search chose from, kept or not."""
     resolution: ResolutionRecord | None = None
     """Every conflict-resolution round and edit; None when resolution was off."""
+    verification_example_ids: list[str] | None = None
+    """The training examples rules were verified on (see Rule.verification); None if not."""
+    selection_example_ids: list[str] | None = None
+    """The examples every trial and the gate were scored on: dev, then unused training ones."""
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for name in ("verification_example_ids", "selection_example_ids"):
+            if getattr(self, name) is None:
+                data.pop(name, None)
+        return data
 
 
 class ParetoPoint(BaseModel):
@@ -341,7 +384,7 @@ class CompiledPrompt(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     task: TaskRecord
     prompt: PromptRecord
     rules: list[Rule]
@@ -360,6 +403,9 @@ class CompiledPrompt(BaseModel):
     versions: dict[str, str]
     pareto_front: list[ParetoPoint] | None = None
     """Shortest first, from a search with objective "pareto"; see `at_budget`."""
+    gate: GateRecord | None = None
+    """Whether the searched prompt beat zero-shot and few-shot, or which of them shipped
+    instead; None in artifacts made before the gate."""
     content_hash: str = ""
 
     def with_hash(self) -> CompiledPrompt:

@@ -106,6 +106,9 @@ class CompileSettings:
         16, "training examples the student runs on each resolution round", minimum=1
     )
     resolve_edits: int = setting(3, "resolver calls (one edit each) per round", minimum=1)
+    verify: bool = setting(
+        True, "try each candidate rule alone on training examples and drop those that do not help"
+    )
     verify_examples: int = setting(
         40,
         "training examples (stratified by label) each candidate rule is verified on before the "

@@ -7,9 +7,12 @@ returned, and returns the next record:
     extraction.run(workspace)           → Extraction       one teacher rule per training example
     rule_pool.run(workspace, ...)       → RulePool         rules clustered per label and merged
     resolution.run(workspace, pool)     → RulePool         edited where the student still fails
-    rule_search.run(workspace, pool)    → SearchResult     the rules the prompt keeps, in order
-    final_evaluation.run(workspace, …)  → FinalEvaluation  dev and test scores, calibration
-    rule_evidence.run(workspace, …)     → list[Rule]       the kept rules, with leave-one-out deltas
+    verification.run(workspace, pool)   → Verification     each rule tried alone on train; weak ones dropped
+    candidates.run(workspace, …)        → Candidates       kept rules + demonstrations, selection examples
+    rule_search.run(workspace, …)       → SearchResult     the candidates the prompt keeps, in order
+    gate.run(workspace, …)              → ShippedPrompt    searched prompt, unless zero-/few-shot is as good
+    final_evaluation.run(workspace, …)  → FinalEvaluation  selection, dev and test scores with intervals
+    rule_evidence.run(workspace, …)     → list[Rule]       the shipped rules, with leave-one-out deltas
     front_evaluation.run(workspace, …)  → [ParetoPoint]    each Pareto-front prompt scored
     assembly.compiled_prompt(...)       → CompiledPrompt   the frozen, hashed artifact
 
@@ -25,13 +28,16 @@ directories and can be used alone.
 
 from pldc.stages import (
     assembly,
+    candidates,
     extraction,
     final_evaluation,
     front_evaluation,
+    gate,
     resolution,
     rule_evidence,
     rule_pool,
     rule_search,
+    verification,
 )
 from pldc.stages._cached import cached_stage
 from pldc.stages.extraction import Extraction
@@ -52,9 +58,11 @@ __all__ = [
     "Workspace",
     "assembly",
     "cached_stage",
+    "candidates",
     "extraction",
     "final_evaluation",
     "front_evaluation",
+    "gate",
     "open_workspace",
     "reopened_evaluator_in",
     "resolution",
@@ -63,4 +71,5 @@ __all__ = [
     "rule_search",
     "stored_evaluator_in",
     "stored_teacher_in",
+    "verification",
 ]

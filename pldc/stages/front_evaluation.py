@@ -8,15 +8,17 @@ from __future__ import annotations
 from pldc.records import ParetoPoint
 from pldc.render import render_candidates
 from pldc.search import SearchResult
-from pldc.stages.rule_pool import RulePool
+from pldc.stages.candidates import Candidates
 from pldc.stages.workspace import Workspace
 
 
-def run(workspace: Workspace, pool: RulePool, result: SearchResult) -> list[ParetoPoint] | None:
+def run(
+    workspace: Workspace, candidates: Candidates, result: SearchResult
+) -> list[ParetoPoint] | None:
     """One point per front prompt, shortest first; None when the search kept no front."""
     if result.pareto_front is None:
         return None
-    by_id = {rule.id: rule for rule in workspace.candidate_rules(pool.rules)}
+    by_id = {rule.id: rule for rule in workspace.candidate_rules(candidates.rules)}
     evaluator, data, method = workspace.evaluator, workspace.data, workspace.settings.calibration
     points = []
     total = len(result.pareto_front) * (len(data.dev) + len(data.test))

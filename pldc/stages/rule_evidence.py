@@ -8,16 +8,12 @@ from __future__ import annotations
 
 from pldc.evidence import leave_one_out
 from pldc.records import Rule
-from pldc.search import SearchResult
-from pldc.stages.rule_pool import RulePool
 from pldc.stages.workspace import Workspace
 
 
-def run(workspace: Workspace, pool: RulePool, result: SearchResult) -> list[Rule]:
-    """The searched prompt's rules, in prompt order, with `leave_one_out_delta` set when
-    `rule_evidence` is on."""
-    by_id = {rule.id: rule for rule in workspace.candidate_rules(pool.rules)}
-    kept = [by_id[rule_id] for rule_id in result.rule_ids]
+def run(workspace: Workspace, kept: list[Rule]) -> list[Rule]:
+    """The shipped prompt's rules and demonstrations, in prompt order, with
+    `leave_one_out_delta` set when `rule_evidence` is on."""
     if not workspace.settings.rule_evidence:
         return kept
     return leave_one_out(
