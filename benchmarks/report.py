@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from rows import ROWS
-from run import PAPER, RESULTS, ROOT, _command, _metric_key, _metric_name
+from run import PAPER, RESULTS, ROOT, metric_key, metric_name, rerun_command
 
 BUNDLED_TASKS = ("expense_claims", "stereoset", "contract_nli", "logiqa", "banking77", "davidson")
 
@@ -73,12 +73,12 @@ def main() -> None:
 
 def _task_section(results: dict, path: Path) -> list[str]:
     config, rows = results["config"], results["rows"]
-    key, metric = _metric_key(results), _metric_name(results)
+    key, metric = metric_key(results), metric_name(results)
     cot = rows.get("student chain of thought")
     lines = [
         f"## {config['task']}",
         "",
-        f"`{_command(config)}`: test slice of **{config['test']} examples**, "
+        f"`{rerun_command(config)}`: test slice of **{config['test']} examples**, "
         f"{config['dev']} dev, {config['train']} training examples, budget {config['budget']} "
         f"tokens. Full table: [{path.relative_to(ROOT).with_suffix('.md')}]"
         f"(../{path.relative_to(ROOT).with_suffix('.md')}).",

@@ -13,17 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dspy
+from wrappers import CountingBackend, MemolessEvaluator
 
 from pldc.backends import Backend
 from pldc.backends.dspy_engine import BackendEngine
 from pldc.calibration import decide
 from pldc.compiler import compile_task
 from pldc.data import Example, round_robin_sample
-from pldc.evaluate import StudentEvaluator
 from pldc.presets import load_preset, settings_with
 from pldc.render import (
-    Message,
-    render_answer_format,
+    render_demonstration,
     render_messages,
     render_system_prompt,
     render_user_template,
@@ -32,38 +31,6 @@ from pldc.runtime import CompiledClassifier
 from pldc.task import Task, TaskSchema
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class CountingBackend(Backend):
-    """A backend that counts what goes through it: calls, prompt and completion tokens."""
-
-    def __init__(self, inner: Backend) -> None:
-        self.inner = inner
-        self.identity = inner.identity
-        self.calls = 0
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
-
-    def generate(self, messages: Sequence[Message], *, max_tokens: int = 256) -> str:
-        reply = self.inner.generate(messages, max_tokens=max_tokens)
-        self._count(messages, reply)
-        return reply
-
-    def score(self, messages: Sequence[Message], labels: Sequence[str]) -> dict[str, float]:
-        scores = self.inner.score(messages, labels)
-        self._count(messages, "")
-        return scores
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def snapshot(self) -> tuple[int, int, int]:
-        return self.calls, self.prompt_tokens, self.completion_tokens
-
-    def _count(self, messages: Sequence[Message], reply: str) -> None:
-        self.calls += 1
-        self.prompt_tokens += sum(self.inner.count_tokens(m["content"]) for m in messages)
-        self.completion_tokens += self.inner.count_tokens(reply) if reply else 0
 
 
 @dataclass
@@ -108,7 +75,7 @@ def _scaffold(b: Bench, model: Backend, system_prompt: str, notes: list[str]) ->
     """A system prompt scored by label log-likelihood, calibrated on dev as pldc does."""
     template = render_user_template(b.schema)
     labels = b.schema.labels
-    evaluator = StudentEvaluator(model, b.schema, template, remember=False)
+    evaluator = MemolessEvaluator(model, b.schema, template)
     _, calibration = evaluator.calibrated("batch", system_prompt, b.dev)
 
     def predict(inputs: Mapping[str, str]) -> str:
@@ -139,33 +106,20 @@ def teacher_zero_shot(b: Bench) -> Compiled:
 
 
 def student_few_shot(b: Bench) -> Compiled:
-    """As many labelled demonstrations as fit the token budget, dealt round-robin by label."""
+    """As many labelled demonstrations as fit the token budget, dealt round-robin by label,
+    where pldc's scaffold puts its rules."""
     pool = round_robin_sample(b.train, len(b.train), random.Random(b.seed))
     demos: list[str] = []
     for example in pool:
-        candidate = [*demos, _demonstration(b.schema, example)]
-        if b.student.count_tokens(_system_prompt(b.schema, _demo_block(candidate))) > b.budget:
+        candidate = [*demos, render_demonstration(b.schema, example.inputs, example.label)]
+        prompt = render_system_prompt(b.schema, [], demonstrations=candidate)
+        if b.student.count_tokens(prompt) > b.budget:
             continue
         demos = candidate
-    system = _system_prompt(b.schema, _demo_block(demos))
+    system = render_system_prompt(b.schema, [], demonstrations=demos)
     return _scaffold(
         b, b.student, system, [f"k={len(demos)} demonstrations within {b.budget} tokens"]
     )
-
-
-def _demonstration(schema: TaskSchema, example: Example) -> str:
-    fields = "\n".join(f"{s.title}: {example.inputs[s.name]}" for s in schema.input_fields)
-    return f"{fields}\nAnswer: {example.label}"
-
-
-def _demo_block(demos: Sequence[str]) -> str:
-    return "Examples:\n\n" + "\n\n".join(demos) if demos else ""
-
-
-def _system_prompt(schema: TaskSchema, demonstrations: str) -> str:
-    """pldc's scaffold with the demonstrations where its rules would be."""
-    sections = [schema.instruction, demonstrations, render_answer_format(schema.labels)]
-    return "\n\n".join(s for s in sections if s)
 
 
 # pldc's PLD ------------------------------------------------------------------------------------

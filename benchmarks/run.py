@@ -32,7 +32,8 @@ from pathlib import Path
 
 import dspy
 from rich.console import Console
-from rows import ROWS, Bench, CountingBackend
+from rows import ROWS, Bench
+from wrappers import CountingBackend
 
 from pldc.backends import open_model
 from pldc.data import load_task_and_data
@@ -78,7 +79,6 @@ def main() -> None:
 
     task_path = Path(args.task_file)
     task, data = load_task_and_data(task_path)
-    rng = random.Random(args.seed)
     config = {
         "task": task.display_name,
         "task_file": str(task_path),
@@ -104,19 +104,7 @@ def main() -> None:
         return
 
     progress = RichProgress(console)
-    bench = Bench(
-        task=task,
-        task_path=task_path,
-        train=select_teacher_examples(data.train, config["train"], args.seed),
-        dev=list(data.dev),
-        test=sorted(rng.sample(list(data.test), config["test"]), key=lambda ex: ex.id),
-        teacher=CountingBackend(open_model(args.teacher, progress=progress)),
-        student=CountingBackend(open_model(args.student, progress=progress)),
-        budget=args.budget,
-        seed=args.seed,
-        run_dir=ROOT / ".pldc" / "benchmarks" / task.display_name,
-        kept_dir=args.out / "compiled",
-    )
+    bench = _bench(args, task, task_path, data, config, progress)
     dspy.configure(lm=None)
     for noisy in ("dspy", "gepa", "optuna"):  # rich progress reports instead
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -129,8 +117,26 @@ def main() -> None:
         _save(out, results)
         _write_markdown(out, results)
         row = results["rows"][name]
-        console.print(f"{name}: {_metric_name(results)} {row[_metric_key(results)]:.3f}")
+        console.print(f"{name}: {metric_name(results)} {row[metric_key(results)]:.3f}")
     console.print(f"wrote {out} and {out.with_suffix('.md')}")
+
+
+def _bench(args, task, task_path: Path, data, config: dict, progress: RichProgress) -> Bench:
+    """What every row shares: the examples, both models (counted), budget and seed."""
+    rng = random.Random(args.seed)
+    return Bench(
+        task=task,
+        task_path=task_path,
+        train=select_teacher_examples(data.train, config["train"], args.seed),
+        dev=list(data.dev),
+        test=sorted(rng.sample(list(data.test), config["test"]), key=lambda ex: ex.id),
+        teacher=CountingBackend(open_model(args.teacher, progress=progress)),
+        student=CountingBackend(open_model(args.student, progress=progress)),
+        budget=args.budget,
+        seed=args.seed,
+        run_dir=ROOT / ".pldc" / "benchmarks" / task.display_name,
+        kept_dir=args.out / "compiled",
+    )
 
 
 def _run_row(name: str, b: Bench, progress: RichProgress) -> dict:
@@ -216,15 +222,17 @@ def _save(path: Path, results: dict) -> None:
     partial.replace(path)
 
 
-def _metric_key(results: dict) -> str:
+def metric_key(results: dict) -> str:
+    """The row field a task's table reports: "test_accuracy" or "test_macro_f1"."""
     return "test_accuracy" if results["config"]["task"] in ACCURACY_TASKS else "test_macro_f1"
 
 
-def _metric_name(results: dict) -> str:
-    return "accuracy" if _metric_key(results) == "test_accuracy" else "Macro-F1"
+def metric_name(results: dict) -> str:
+    """The reported metric as a table heading names it: "accuracy" or "Macro-F1"."""
+    return "accuracy" if metric_key(results) == "test_accuracy" else "Macro-F1"
 
 
-def _command(config: dict) -> str:
+def rerun_command(config: dict) -> str:
     """The command that reproduces these results (defaults left out)."""
     command = f"python benchmarks/run.py {config['task_file']} --test {config['test']}"
     for name, default in DEFAULTS.items():
@@ -235,12 +243,12 @@ def _command(config: dict) -> str:
 
 def _write_markdown(path: Path, results: dict) -> None:
     config, rows = results["config"], results["rows"]
-    key = _metric_key(results)
+    key = metric_key(results)
     cot = rows.get("student chain of thought")
     lines = [
         f"# Benchmark: {config['task']}",
         "",
-        f"`{_command(config)}` on "
+        f"`{rerun_command(config)}` on "
         f"{results['machine']}. Teacher {config['teacher']}, student {config['student']}, "
         f"budget {config['budget']} tokens, seed {config['seed']}. Every row: the same "
         f"{config['train']} training examples, {config['dev']} dev examples to select on, and "
@@ -254,7 +262,7 @@ def _write_markdown(path: Path, results: dict) -> None:
             "",
         ]
     lines += [
-        f"| row | answers | test {_metric_name(results)} | prompt tokens | teacher calls / tokens "
+        f"| row | answers | test {metric_name(results)} | prompt tokens | teacher calls / tokens "
         "| student calls / tokens | compile time (s) | median latency (s) | latency vs student "
         "CoT | no label | notes |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",

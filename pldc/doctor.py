@@ -27,6 +27,7 @@ from pldc.backends._cpu import (
     choose_weight_layout,
     read_cpu_info,
 )
+from pldc.backends._threads import THREADS_VARIABLE, describe_threads
 from pldc.errors import PLDError
 from pldc.models import CATALOGUE, assemble, file_sha256
 
@@ -80,6 +81,11 @@ def examine(models: Sequence[str] | None = None, *, timeout: float = PROBE_TIMEO
     )
     report.facts["cpu"] = f"{cpu.model} ({'with' if cpu.has_amx else 'no'} AMX)"
     report.facts["cpu features"] = _grouped(cpu.vector_flags) or "none reported"
+    try:
+        report.facts["threads"] = describe_threads()
+    except PLDError as exc:
+        report.checks.append(Check("threads", False, str(exc), f"unset {THREADS_VARIABLE}"))
+        return report
     try:
         import llama_cpp
     except ImportError:

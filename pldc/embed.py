@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pldc._litellm import keep_litellm_offline
+from pldc.backends import model_threads
 from pldc.errors import ModelError
 from pldc.store import JsonlStore, content_key
 
@@ -31,9 +33,13 @@ class Embedder(ABC):
 
 
 class MiniLMEmbedder(Embedder):
+    """The bundled MiniLM, run by onnxruntime on `threads` CPU threads (default: as a local
+    model's, `PLDC_THREADS` or every usable core). Raises `ModelError` or `ImportError` when
+    its packages are missing."""
+
     name = "all-MiniLM-L6-v2 (int8 ONNX)"
 
-    def __init__(self) -> None:
+    def __init__(self, *, threads: int | None = None) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -42,7 +48,7 @@ class MiniLMEmbedder(Embedder):
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        options.intra_op_num_threads = 2
+        options.intra_op_num_threads = model_threads(threads)
         self._session = onnxruntime.InferenceSession(
             str(_package_file(*MINILM_MODEL)), options, providers=["CPUExecutionProvider"]
         )
@@ -65,6 +71,7 @@ class RemoteEmbedder(Embedder):
     """Any litellm embedding model string, e.g. 'openai/text-embedding-3-small'."""
 
     def __init__(self, model: str) -> None:
+        keep_litellm_offline()  # embed() imports litellm
         self.name = model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -65,16 +65,13 @@ class StudentEvaluator:
         schema: TaskSchema,
         user_template: str,
         store: JsonlStore | None = None,
-        *,
-        remember: bool = True,
     ) -> None:
         self.student = student
         self.schema = schema
         self.user_template = user_template
         self.store = store
-        self.remember = remember
-        """False scores every example every time: the naive baseline of the search benchmark."""
         self.student_calls = 0
+        """Label-scoring calls made to the student (a read-only metric)."""
         self._identity = scorer_key(student.identity)
         self._label_scores: dict[str, dict[str, float]] = {}
 
@@ -84,6 +81,11 @@ class StudentEvaluator:
         examples: Sequence[Example],
         progress: StageProgress | None = None,
     ) -> list[dict[str, float]]:
+        """Per example, in order, each label's log-likelihood under `system_prompt`.
+
+        Raises `DataError` if an example lacks an input field, `ModelError` if the student
+        cannot be called.
+        """
         rows = []
         for example in examples:
             messages = render_messages(system_prompt, self.user_template, example.inputs)
@@ -94,7 +96,7 @@ class StudentEvaluator:
 
     def _score(self, messages: list[dict[str, str]]) -> dict[str, float]:
         key = content_key("label-scores", self._identity, messages, self.schema.labels)
-        if self.remember and key in self._label_scores:
+        if key in self._label_scores:
             return self._label_scores[key]
         stored = self.store.get(key) if self.store is not None else None
         if stored is None:
@@ -102,9 +104,12 @@ class StudentEvaluator:
             self.student_calls += 1
             if self.store is not None:
                 self.store.put(key, stored)
-        if self.remember:
-            self._label_scores[key] = stored
+        self._label_scores[key] = stored
         return stored
+
+    def forget(self) -> None:
+        """Drop the label scores remembered in memory; a `store` keeps its own."""
+        self._label_scores.clear()
 
     def calibrated(
         self,
@@ -115,7 +120,7 @@ class StudentEvaluator:
     ) -> tuple[Scores, Calibration]:
         """Scores under `system_prompt` calibrated on the same examples' inputs, as in search.
 
-        Each example is scored once, even when the evaluator remembers nothing.
+        Each example is scored once: the calibration reuses the scores it is fitted on.
         """
         rows = self.label_scores(system_prompt, examples, progress)
         calibration = fit_calibration(method, rows, self.schema.labels)

@@ -20,20 +20,24 @@ Message = dict[str, str]
 EditAction = Literal["revise", "add", "remove", "split"]
 
 RULES_HEADING = "Decision rules:"
-DEMONSTRATIONS_HEADING = "Examples:"
+EXAMPLES_HEADING = "Examples:"
 
 
 def render_system_prompt(
-    schema: TaskSchema, rules: Sequence[str], demonstrations: Sequence[str] = ()
+    schema: TaskSchema, rules: Sequence[str], *, demonstrations: Sequence[str] = ()
 ) -> str:
     """Task instruction, the numbered rules (if any), the demonstrations (if any, each from
-    `render_demonstration`), and the answer format."""
+    `render_demonstration`), and the answer format, separated by blank lines.
+
+    Compiled prompts show demonstrations when the search chose some (`render_candidates`);
+    the few-shot baseline of benchmarks/rows.py shares this layout.
+    """
     sections = [schema.instruction]
     if rules:
         numbered = "\n".join(f"{i}. {rule}" for i, rule in enumerate(rules, start=1))
         sections.append(f"{RULES_HEADING}\n{numbered}")
     if demonstrations:
-        sections.append(f"{DEMONSTRATIONS_HEADING}\n\n" + "\n\n".join(demonstrations))
+        sections.append(f"{EXAMPLES_HEADING}\n\n" + "\n\n".join(demonstrations))
     sections.append(render_answer_format(schema.labels))
     return "\n\n".join(sections)
 
@@ -50,14 +54,13 @@ def render_candidates(schema: TaskSchema, candidates: Sequence[Candidate]) -> st
     demonstrations in theirs."""
     rules = [c.text for c in candidates if c.kind == "rule"]
     demonstrations = [c.text for c in candidates if c.kind == "demonstration"]
-    return render_system_prompt(schema, rules, demonstrations)
+    return render_system_prompt(schema, rules, demonstrations=demonstrations)
 
 
 def render_demonstration(schema: TaskSchema, inputs: Mapping[str, str], label: str) -> str:
-    """One labelled example as the system prompt shows it: each input field under its title,
-    then "Answer: <label>"."""
-    fields = "\n".join(f"{spec.title}: {inputs[spec.name]}" for spec in schema.input_fields)
-    return f"{fields}\nAnswer: {label}"
+    """One labelled example for a prompt's demonstrations: a `Title: value` line per input
+    field, then `Answer: label`. Raises `KeyError` for a missing input field."""
+    return f"{_case_block(schema, inputs)}\nAnswer: {label}"
 
 
 def render_answer_format(labels: Sequence[str]) -> str:

@@ -44,14 +44,33 @@ def build_rule_pool(
 
     Ordered by support (how many examples back a rule), then by first appearance.
     """
-    settings = settings or ClusterSettings()
     progress = progress or NullProgress()
+    groups = cluster_rules(traces, embedder, settings or ClusterSettings())
+    pool = []
+    merged = sum(1 for g in groups if len(g) > 1)
+    with progress.stage("rule synthesis", total=merged) as stage:
+        for number, members in enumerate(groups, start=1):
+            rule_id = f"rule-{number:02d}"
+            pool.append(_pooled_rule(rule_id, members, ask_teacher, schema))
+            if len(members) > 1:
+                stage.advance()
+    return pool
+
+
+def cluster_rules(
+    traces: Sequence[TeacherTrace], embedder: Embedder, settings: ClusterSettings
+) -> list[list[TeacherTrace]]:
+    """The traces that have a rule, grouped by their rules' meaning.
+
+    Per label, the rules are embedded in one batch and clustered by DBSCAN (`settings.eps`,
+    `settings.min_samples`) on cosine distance; a rule DBSCAN leaves as noise is a group of
+    its own. Groups are ordered largest first, then by their first trace's position in
+    `traces`; within a group, traces keep their order.
+    """
     usable = [t for t in traces if t.rule]
     groups: list[list[int]] = []
-    for label in schema.labels:
+    for label in dict.fromkeys(t.label for t in usable):
         members = [i for i, t in enumerate(usable) if t.label == label]
-        if not members:
-            continue
         vectors = embedder.embed([usable[i].rule for i in members])
         distances = np.clip(1.0 - vectors @ vectors.T, 0.0, 2.0)
         assignment = (
@@ -65,19 +84,9 @@ def build_rule_pool(
                 groups.append([members[position]])
             else:
                 clusters.setdefault(int(cluster), []).append(members[position])
-        for cluster_members in clusters.values():
-            groups.append(cluster_members)
+        groups.extend(clusters.values())
     groups.sort(key=lambda g: (-len(g), min(g)))
-
-    pool = []
-    merged = sum(1 for g in groups if len(g) > 1)
-    with progress.stage("rule synthesis", total=merged) as stage:
-        for number, members in enumerate(groups, start=1):
-            rule_id = f"rule-{number:02d}"
-            pool.append(_pooled_rule(rule_id, [usable[i] for i in members], ask_teacher, schema))
-            if len(members) > 1:
-                stage.advance()
-    return pool
+    return [[usable[i] for i in group] for group in groups]
 
 
 def raw_rule_pool(traces: Sequence[TeacherTrace]) -> list[Rule]:

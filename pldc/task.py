@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pldc._litellm import keep_litellm_offline
 from pldc.errors import TaskFileError
 
 
@@ -162,14 +161,13 @@ def _literal_labels(annotation: Any) -> tuple[str, ...] | None:
     return tuple(values)
 
 
-def _dspy_default_instruction(signature: type) -> str | None:
-    """dspy writes "Given the fields ..." into a signature that has no docstring."""
-    keep_litellm_offline()
-    try:
-        from dspy.signatures.signature import _default_instructions
-    except ImportError:
-        return None
-    return _default_instructions(signature).strip()
+def _dspy_default_instruction(signature: Any) -> str:
+    """The instruction dspy writes into a signature that has no docstring: "Given the fields
+    `a`, `b`, produce the fields `c`." dspy builds it in a private helper, so pldc builds the
+    same text itself; a test checks that dspy still writes it."""
+    inputs = ", ".join(f"`{name}`" for name in signature.input_fields)
+    outputs = ", ".join(f"`{name}`" for name in signature.output_fields)
+    return f"Given the fields {inputs}, produce the fields {outputs}."
 
 
 def _field_description(info: Any, field_name: str) -> str:

@@ -3,9 +3,10 @@
     python scripts/cluster_sweep.py [compiled/expense_claims.json]
 
 It reads the teacher traces stored in a compiled demo artifact (no model calls), clusters
-their rules per label as pldc does, and scores each setting against the generator's ground
-truth: a cluster is pure when all its source claims were decided by the same true policy
-rule. Good settings merge many rules (few clusters, little noise) while staying pure.
+their rules with pldc's own `cluster_rules` (per label, DBSCAN on cosine distance), and
+scores each setting against the generator's ground truth: a cluster is pure when all its
+source claims were decided by the same true policy rule. Good settings merge many rules (few
+clusters, little noise) while staying pure.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-from sklearn.cluster import DBSCAN
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "signatures"))
 
@@ -24,6 +22,8 @@ from expense_claims_data import generate_claims  # noqa: E402
 
 from pldc.artifact import load_artifact  # noqa: E402
 from pldc.embed import MiniLMEmbedder, TfidfEmbedder  # noqa: E402
+from pldc.rulepool import cluster_rules  # noqa: E402
+from pldc.settings import ClusterSettings  # noqa: E402
 
 EPS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
 MIN_SAMPLES = (2, 3, 6)
@@ -89,25 +89,16 @@ def conclusion(results, n_rules: int) -> str:
 
 
 def sweep(traces, truth, embedder, eps, min_samples):
-    clusters = merged = singletons = pure = 0
-    for label in sorted({t.label for t in traces}):
-        members = [t for t in traces if t.label == label]
-        vectors = embedder.embed([t.rule for t in members])
-        distances = np.clip(1.0 - vectors @ vectors.T, 0.0, 2.0)
-        assignment = (
-            DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit(distances).labels_
-        )
-        singletons += int((assignment == -1).sum())
-        for cluster in set(assignment) - {-1}:
-            sources = [
-                truth[m.example_id]
-                for m, a in zip(members, assignment, strict=True)
-                if a == cluster
-            ]
-            clusters += 1
-            merged += len(sources)
-            pure += Counter(sources).most_common(1)[0][1]
-    return clusters, merged, singletons, pure
+    """(clusters, merged rules, singletons, merged rules matching their cluster's majority
+    true policy rule) for one setting. With min_samples of 2 or more, every DBSCAN cluster
+    has at least two rules, so a group of one is a rule DBSCAN left as noise."""
+    groups = cluster_rules(traces, embedder, ClusterSettings(eps=eps, min_samples=min_samples))
+    clusters = [group for group in groups if len(group) > 1]
+    pure = sum(
+        Counter(truth[t.example_id] for t in group).most_common(1)[0][1] for group in clusters
+    )
+    merged = sum(len(group) for group in clusters)
+    return len(clusters), merged, len(groups) - len(clusters), pure
 
 
 if __name__ == "__main__":

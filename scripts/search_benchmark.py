@@ -17,6 +17,9 @@ Student work is counted as label-scoring calls and as tokens the model actually 
 (after KV-prefix reuse). Scored prompts are evaluated in fixed-position blocks
 (pldc/backends/_llama.py), so a cached score equals a cold one exactly and the naive and
 optimized searches see the same numbers. Writes docs/search-benchmark.md and .json.
+
+The naive search is pldc's own, wrapped (benchmarks/wrappers.py): its student forgets the KV
+cache before every prompt, and its evaluator remembers no score.
 """
 
 from __future__ import annotations
@@ -24,19 +27,23 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
 import optuna
 
-from pldc.artifact import load_artifact
-from pldc.backends import open_recorded_model
-from pldc.data import load_task_and_data
-from pldc.evaluate import StudentEvaluator
-from pldc.search import search_rules
-from pldc.settings import SearchSettings
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from wrappers import ColdCacheBackend, MemolessEvaluator  # noqa: E402
+
+from pldc.artifact import load_artifact  # noqa: E402
+from pldc.backends import model_threads, open_recorded_model  # noqa: E402
+from pldc.data import load_task_and_data  # noqa: E402
+from pldc.evaluate import StudentEvaluator  # noqa: E402
+from pldc.search import search_rules  # noqa: E402
+from pldc.settings import SearchSettings  # noqa: E402
 
 
 def main() -> None:
@@ -51,79 +58,89 @@ def main() -> None:
     artifact = load_artifact(args.artifact)
     task, data = load_task_and_data(args.task_file)
     student = open_recorded_model(artifact.student)
-    pool = artifact.provenance.candidate_rules
     slices = tuple(float(x) for x in args.slices.split(","))
-    full_dev = SearchSettings(artifact.token_budget, args.trials, artifact.seed)
-    variants = {
-        "naive": (False, full_dev),
-        "optimized": (True, full_dev),
-        "optimized + pruning": (
-            True,
-            SearchSettings(
-                artifact.token_budget,
-                args.trials,
-                artifact.seed,
-                pruner="successive_halving",
-                dev_slices=slices,
-            ),
-        ),
-    }
+    template = artifact.prompt.user_template
     rows = []
-    for name, (optimized, settings) in variants.items():
-        student.reuse_prefix = optimized
-        evaluator = StudentEvaluator(
-            student, task.schema, artifact.prompt.user_template, remember=optimized
-        )
-        tokens_before = student.tokens_evaluated
-        started = time.perf_counter()
-        result = search_rules(task.schema, pool, evaluator, data.dev, settings)
-        seconds = time.perf_counter() - started
-        completed = [t for t in result.trials if not t.pruned]
-        rows.append(
-            {
-                "search": name,
-                "trials": len(result.trials),
-                "pruned": len(result.trials) - len(completed),
-                "student_calls": evaluator.student_calls,
-                "student_tokens": student.tokens_evaluated - tokens_before,
-                "seconds": round(seconds, 1),
-                "best_dev_macro_f1": max(t.dev_macro_f1 for t in completed),
-                "best_rule_ids": result.rule_ids,
-                "trial_dev_macro_f1": [t.dev_macro_f1 for t in result.trials],
-                "pruner": settings.pruner,
-                "dev_slices": list(settings.dev_slices),
-            }
-        )
+    for name, settings in variants(artifact, args.trials, slices).items():
+        if name == "naive":  # pldc's own search, wrapped: a cold cache and no score memory
+            evaluator = MemolessEvaluator(ColdCacheBackend(student), task.schema, template)
+        else:
+            evaluator = StudentEvaluator(student, task.schema, template)
+        rows.append(run(name, evaluator, student, artifact, data.dev, settings))
         print(rows[-1], flush=True)
-    naive = rows[0]
-
-    def versus_naive(row: dict) -> str:
-        tokens = naive["student_tokens"] / max(row["student_tokens"], 1)
-        seconds = naive["seconds"] / max(row["seconds"], 1e-9)
-        change = row["best_dev_macro_f1"] - naive["best_dev_macro_f1"]
-        same = "same best prompt" if row["best_rule_ids"] == naive["best_rule_ids"] else ""
-        return ", ".join(
-            part
-            for part in (
-                f"{tokens:.2f}× fewer tokens",
-                f"{seconds:.2f}× less time",
-                f"best dev {change:+.3f}",
-                same,
-            )
-            if part
-        )
 
     out = ROOT / "docs" / "search-benchmark"
     out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+    text = markdown(args, artifact, len(data.dev), slices, rows)
+    out.with_suffix(".md").write_text(text)
+    print(text)
+
+
+def variants(artifact, trials: int, slices: tuple[float, ...]) -> dict[str, SearchSettings]:
+    """The three searches, by name; all share the artifact's budget and seed."""
+    full_dev = SearchSettings(artifact.token_budget, trials, artifact.seed)
+    pruned = SearchSettings(
+        artifact.token_budget,
+        trials,
+        artifact.seed,
+        pruner="successive_halving",
+        dev_slices=slices,
+    )
+    return {"naive": full_dev, "optimized": full_dev, "optimized + pruning": pruned}
+
+
+def run(name: str, evaluator, student, artifact, dev, settings: SearchSettings) -> dict:
+    """One search and what it cost: student calls, tokens evaluated, wall time."""
+    tokens_before = student.tokens_evaluated
+    started = time.perf_counter()
+    result = search_rules(
+        evaluator.schema, artifact.provenance.candidate_rules, evaluator, dev, settings
+    )
+    seconds = time.perf_counter() - started
+    completed = [t for t in result.trials if not t.pruned]
+    return {
+        "search": name,
+        "trials": len(result.trials),
+        "pruned": len(result.trials) - len(completed),
+        "student_calls": evaluator.student_calls,
+        "student_tokens": student.tokens_evaluated - tokens_before,
+        "seconds": round(seconds, 1),
+        "best_dev_macro_f1": max(t.dev_macro_f1 for t in completed),
+        "best_rule_ids": result.rule_ids,
+        "trial_dev_macro_f1": [t.dev_macro_f1 for t in result.trials],
+        "pruner": settings.pruner,
+        "dev_slices": list(settings.dev_slices),
+    }
+
+
+def versus(naive: dict, row: dict) -> str:
+    tokens = naive["student_tokens"] / max(row["student_tokens"], 1)
+    seconds = naive["seconds"] / max(row["seconds"], 1e-9)
+    change = row["best_dev_macro_f1"] - naive["best_dev_macro_f1"]
+    same = "same best prompt" if row["best_rule_ids"] == naive["best_rule_ids"] else ""
+    return ", ".join(
+        part
+        for part in (
+            f"{tokens:.2f}× fewer tokens",
+            f"{seconds:.2f}× less time",
+            f"best dev {change:+.3f}",
+            same,
+        )
+        if part
+    )
+
+
+def markdown(args, artifact, dev_size: int, slices: tuple[float, ...], rows: list[dict]) -> str:
+    naive = rows[0]
     lines = [
         "# Search benchmark: naive vs optimized",
         "",
         f"Generated by `python scripts/search_benchmark.py {args.artifact} {args.task_file}"
         f"{'' if args.trials == 12 else f' --trials {args.trials}'}` in one run, side by side, "
-        f"on {platform.machine()} with 2 CPU cores. Pool: the {len(pool)} candidate rules of "
-        f"`{args.artifact}`; student {artifact.student.name}; budget {artifact.token_budget} "
-        f"tokens; dev split {len(data.dev)} examples; {args.trials} TPE trials, seed "
-        f"{artifact.seed}.",
+        f"on {platform.machine()} with {model_threads()} threads. Pool: the "
+        f"{len(artifact.provenance.candidate_rules)} candidate rules of `{args.artifact}`; "
+        f"student {artifact.student.name}; budget {artifact.token_budget} tokens; dev split "
+        f"{dev_size} examples; {args.trials} TPE trials, seed {artifact.seed}.",
         "",
         "- **naive**: every trial scores every dev example, each prompt evaluated from an empty "
         "KV cache, no score cache.",
@@ -146,10 +163,9 @@ def main() -> None:
         lines.append(
             f"| {row['search']} | {row['trials']} ({row['pruned']}) | {row['student_calls']} | "
             f"{row['student_tokens']} | {row['seconds']} | {row['best_dev_macro_f1']:.3f} | "
-            f"{'—' if row is naive else versus_naive(row)} |"
+            f"{'—' if row is naive else versus(naive, row)} |"
         )
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -13,9 +13,11 @@ from conftest import KEYWORDS, fake_student_scores, fake_teacher_reply, toy_task
 import pldc
 from pldc.backends import FunctionBackend
 from pldc.data import load_task_data
+from pldc.render import render_demonstration, render_system_prompt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import rows as benchmark_rows
+from wrappers import CountingBackend
 
 
 def dspy_reply(messages) -> str:
@@ -68,10 +70,10 @@ def bench(tmp_path):
         train=list(data.train[:12]),
         dev=list(data.dev),
         test=list(data.test),
-        teacher=benchmark_rows.CountingBackend(
+        teacher=CountingBackend(
             FunctionBackend(generate=teacher_reply, score=fake_student_scores, name="teacher")
         ),
-        student=benchmark_rows.CountingBackend(
+        student=CountingBackend(
             FunctionBackend(generate=dspy_reply, score=fake_student_scores, name="student")
         ),
         budget=512,
@@ -106,3 +108,16 @@ def test_few_shot_fits_as_many_demonstrations_as_the_budget_holds(bench):
     assert int(re.search(r"k=(\d+)", roomy.notes[0])[1]) > int(
         re.search(r"k=(\d+)", tight.notes[0])[1]
     )
+
+
+def test_few_shot_prompts_are_pldcs_scaffold_rendered_with_demonstrations(bench):
+    compiled = benchmark_rows.student_few_shot(bench)
+    compiled.predict(bench.test[0].inputs)
+    system = bench.student.inner.calls[-1][1][0]["content"]  # what the student was sent
+
+    body = system.split("Examples:\n\n", 1)[1].rsplit("\n\nAnswer with exactly", 1)[0]
+    demos = body.split("\n\n")
+    k = int(re.search(r"k=(\d+)", compiled.notes[0])[1])
+    train = {render_demonstration(bench.schema, ex.inputs, ex.label) for ex in bench.train}
+    assert len(demos) == k and set(demos) <= train
+    assert system == render_system_prompt(bench.schema, [], demonstrations=demos)

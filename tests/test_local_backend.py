@@ -6,14 +6,16 @@ import hashlib
 import math
 import re
 
+import numpy as np
 import pytest
 
 import pldc
-from pldc.backends import open_model
+from pldc.backends import model_threads, open_model
 from pldc.backends._sequences import common_length
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, LocalModel, assemble, resolve_gguf
 
 pytestmark = pytest.mark.real_model
+llama_cpp = pytest.importorskip("llama_cpp")
 
 SENTIMENT = ("positive", "negative", "neutral")
 SYSTEM = (
@@ -80,26 +82,20 @@ def test_cached_prefix_scores_equal_a_fresh_model_exactly(student):
 
 def test_scores_after_generation_equal_scores_from_a_cold_cache(student):
     messages = review("It broke after a day.")
-    student.reuse_prefix = False
-    try:
-        cold = student.score(messages, SENTIMENT)
-    finally:
-        student.reuse_prefix = True
+    student.forget_cache()
+    cold = student.score(messages, SENTIMENT)
     student.generate(messages, max_tokens=4)  # leaves its own, differently batched, cache
     assert student.score(messages, SENTIMENT) == cold
 
 
-def test_a_share_of_the_cores_scores_exactly_as_all_of_them(student):
+def test_a_model_opened_on_one_thread_scores_exactly_as_on_all_of_them(student):
     messages = review("Arrived late, but it works.")
-    student.reuse_prefix = False
-    try:
-        full = student.score(messages, SENTIMENT)
-        student.share_cpu(2)  # what each of two search workers runs on
-        shared = student.score(messages, SENTIMENT)
-    finally:
-        student.share_cpu(1)
-        student.reuse_prefix = True
-    assert shared == full
+    one_thread = open_model(DEFAULT_STUDENT, threads=1)  # what each of two workers on 2 cores runs
+    student.forget_cache()
+    full = student.score(messages, SENTIMENT)
+    assert one_thread.threads == 1 and student.threads == model_threads()
+    assert one_thread.score(messages, SENTIMENT) == full
+    one_thread.close()
 
 
 def test_prefix_reuse_evaluates_only_the_new_tokens_and_scores_alike(student):
@@ -108,14 +104,11 @@ def test_prefix_reuse_evaluates_only_the_new_tokens_and_scores_alike(student):
     before = student.tokens_evaluated
     reused = student.score(second, SENTIMENT)
     with_reuse = student.tokens_evaluated - before
-    student.reuse_prefix = False
-    try:
-        student.score(first, SENTIMENT)
-        before = student.tokens_evaluated
-        fresh = student.score(second, SENTIMENT)
-        without_reuse = student.tokens_evaluated - before
-    finally:
-        student.reuse_prefix = True
+    student.score(first, SENTIMENT)
+    student.forget_cache()
+    before = student.tokens_evaluated
+    fresh = student.score(second, SENTIMENT)
+    without_reuse = student.tokens_evaluated - before
     prompt = len(student.chat_prompt_tokens(second))
     assert without_reuse >= prompt > with_reuse
     assert reused == fresh
@@ -184,6 +177,25 @@ def test_an_unknown_model_name_lists_what_is_accepted():
 CONTRACT = ("Entailment", "Contradiction", "NotMentioned")  # 3, 3 and 4 tokens
 
 
+def token_by_token(student, messages, label: str) -> float:
+    """A label's log-likelihood decoded one continuation token at a time, in llama-cpp-python's
+    own generation context: the reference pldc's one-batch scoring is checked against."""
+    llm = student._llm
+    tokens = student._tokens_of_label(label)
+    llm.reset()
+    llm.eval(student.chat_prompt_tokens(messages))
+    total = 0.0
+    for k, token in enumerate(tokens):
+        if k:
+            llm.eval([tokens[k - 1]])
+        raw = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+        logits = np.ctypeslib.as_array(raw, shape=(llm.n_vocab(),)).astype(np.float64)
+        shifted = logits - logits.max()
+        total += float(shifted[token] - np.log(np.exp(shifted).sum()))
+    llm.reset()
+    return total
+
+
 def test_multi_token_labels_score_in_the_examples_batch_as_token_by_token(student):
     messages = review("The hinge snapped on day two.")
     student.score(review("Fine."), CONTRACT)
@@ -194,15 +206,12 @@ def test_multi_token_labels_score_in_the_examples_batch_as_token_by_token(studen
     continuations = sum(len(student._tokens_of_label(label)) - 1 for label in CONTRACT)
     assert continuations == 7
     assert student.tokens_evaluated - before == len(prompt) - example_starts + continuations
-    student.continuations_in_batch = False
-    try:
-        token_by_token = student.score(messages, CONTRACT)
-    finally:
-        student.continuations_in_batch = True
+    token_by_token_scores = {label: token_by_token(student, messages, label) for label in CONTRACT}
     # Different batch shapes round differently; the labels' likelihoods agree closely.
-    assert in_batch.keys() == token_by_token.keys()
-    assert all(abs(in_batch[k] - token_by_token[k]) < 0.5 for k in CONTRACT)
-    assert max(in_batch, key=in_batch.get) == max(token_by_token, key=token_by_token.get)
+    assert all(abs(in_batch[k] - token_by_token_scores[k]) < 0.5 for k in CONTRACT)
+    assert max(in_batch, key=in_batch.get) == max(
+        token_by_token_scores, key=token_by_token_scores.get
+    )
 
 
 def test_one_label_scores_alike_alone_and_beside_the_others(student):

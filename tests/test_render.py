@@ -10,6 +10,7 @@ from pldc import DataError
 from pldc.render import (
     parse_label,
     parse_rule,
+    render_demonstration,
     render_messages,
     render_system_prompt,
     render_user_template,
@@ -58,6 +59,31 @@ def test_system_prompt_has_no_rules_section_without_rules():
     prompt = render_system_prompt(claim_schema(), [])
 
     assert prompt == f"Decide what happens to an expense claim.\n\n{ANSWER_FORMAT}"
+
+
+def test_demonstrations_sit_where_rules_would_under_examples():
+    demos = [
+        render_demonstration(claim_schema(), {"claim": "Taxi", "amount": "$40"}, "approve"),
+        render_demonstration(claim_schema(), {"claim": "Wine", "amount": "$90"}, "reject"),
+    ]
+
+    prompt = render_system_prompt(claim_schema(), [], demonstrations=demos)
+
+    # The few-shot benchmark row's layout, byte for byte, as it was before it used this module.
+    assert prompt == (
+        "Decide what happens to an expense claim.\n\n"
+        "Examples:\n\n"
+        "Claim: Taxi\nAmount: $40\nAnswer: approve\n\n"
+        "Claim: Wine\nAmount: $90\nAnswer: reject\n\n"
+        f"{ANSWER_FORMAT}"
+    )
+
+
+def test_no_demonstrations_render_exactly_as_before_they_existed():
+    rules = ["If the claim is late, reject it."]
+    assert render_system_prompt(claim_schema(), rules, demonstrations=[]) == (
+        render_system_prompt(claim_schema(), rules)
+    )
 
 
 def test_system_prompt_ends_with_the_answer_format_listing_labels_in_order():

@@ -7,7 +7,7 @@ from conftest import TicketTriage
 
 from pldc.embed import TfidfEmbedder, open_embedder
 from pldc.records import TeacherTrace
-from pldc.rulepool import build_rule_pool
+from pldc.rulepool import build_rule_pool, cluster_rules
 from pldc.settings import ClusterSettings
 from pldc.task import TaskSchema
 
@@ -89,3 +89,20 @@ def test_the_local_minilm_embedder_ranks_paraphrases_above_unrelated_rules():
     )
     assert vectors.shape == (3, 384)
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.1
+
+
+def test_clustering_groups_one_labels_near_duplicates_and_leaves_the_rest_alone():
+    groups = cluster_rules(TRACES, TfidfEmbedder(), LOOSE)
+
+    ids = [[t.example_id for t in group] for group in groups]
+    # The refund pair merges; the same text under another label does not join it; "d" has no
+    # rule; the rest stand alone, in their order of appearance after the larger group.
+    assert ids == [["a", "b"], ["c"], ["e"]]
+
+
+def test_the_rule_pool_keeps_the_clusterings_groups_in_order():
+    groups = cluster_rules(TRACES, TfidfEmbedder(), LOOSE)
+
+    assert [r.source_example_ids for r in pool()] == [
+        [t.example_id for t in group] for group in groups
+    ]

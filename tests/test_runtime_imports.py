@@ -131,3 +131,25 @@ def test_keeping_litellm_offline_keeps_a_value_the_user_set(monkeypatch):
     keep_litellm_offline()
 
     assert os.environ[OFFLINE] == "False"
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "from pldc.backends._remote import RemoteBackend; RemoteBackend('openai/m', api_key='k')",
+        "from pldc.backends import FunctionBackend; from pldc.backends.dspy_engine import "
+        "BackendEngine; BackendEngine(FunctionBackend())",
+        "from pldc.embed import RemoteEmbedder; RemoteEmbedder('openai/text-embedding-3-small')",
+    ],
+    ids=["remote backend", "dspy engine", "remote embedder"],
+)
+def test_every_way_into_litellm_keeps_it_offline(opening):
+    setting = run_python(
+        f"""
+        import json, os
+        {opening}
+        print(json.dumps(os.environ.get({OFFLINE!r})))
+        """
+    )
+
+    assert setting == "True"

@@ -21,6 +21,9 @@ from pldc.stages import reopened_evaluator_in, stored_evaluator_in
 pytestmark = pytest.mark.real_model
 
 SIGNATURES = Path(__file__).resolve().parent.parent / "signatures"
+sys.path.insert(0, str(SIGNATURES.parent / "benchmarks"))
+from wrappers import ColdCacheBackend, MemolessEvaluator  # noqa: E402
+
 TRIALS = 4
 
 
@@ -53,16 +56,16 @@ def student():
 def test_optimized_search_takes_the_naive_searchs_path_with_fewer_tokens(claims_slice, student):
     schema, dev, pool = claims_slice
     settings = SearchSettings(token_budget=300, trials=2)
+    template = render_user_template(schema)
+    evaluators = {  # naive: pldc's own search, wrapped as scripts/search_benchmark.py does
+        False: MemolessEvaluator(ColdCacheBackend(student), schema, template),
+        True: StudentEvaluator(student, schema, template),
+    }
     runs = {}
-    for optimized in (False, True):
-        student.reuse_prefix = optimized
-        evaluator = StudentEvaluator(
-            student, schema, render_user_template(schema), remember=optimized
-        )
+    for optimized, evaluator in evaluators.items():
         before = student.tokens_evaluated
         result = search_rules(schema, pool, evaluator, dev, settings)
         runs[optimized] = (result, student.tokens_evaluated - before)
-    student.reuse_prefix = True
     (naive, naive_tokens), (optimized, optimized_tokens) = runs[False], runs[True]
     # Cached and cold scores are equal, so the sampler sees the same numbers and makes the
     # same choices: the same trials, scores and best prompt, for a fraction of the tokens.

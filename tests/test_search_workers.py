@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
+from pathlib import Path
 
 import optuna
 from conftest import slow_toy_evaluator, toy_task
@@ -97,3 +99,31 @@ def test_a_storage_url_that_cannot_be_opened_is_named_with_the_fix(tmp_path):
             settings,
             storage="nosuchdb://x",
         )
+
+
+def threads_recording_evaluator(folder: Path):
+    """The slow toy evaluator, after noting the threads a model opened here would run on."""
+    from pldc.backends import model_threads
+
+    (folder / f"opened-{os.getpid()}").write_text(str(model_threads()))
+    return slow_toy_evaluator(0.05)
+
+
+def test_every_worker_opens_its_student_on_its_share_of_the_threads(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLDC_THREADS", "4")  # spawned workers inherit the environment
+    task = toy_task()
+    data = load_task_data(task, "toy")
+    settings = SearchSettings(token_budget=400, trials=4, seed=0, workers=2)
+    opened = tmp_path / "opened"
+    opened.mkdir()
+    search_rules(
+        task.schema,
+        _pool(),
+        slow_toy_evaluator(0.0),
+        data.dev,
+        settings,
+        storage=f"sqlite:///{tmp_path / 'study.db'}",
+        open_worker_evaluator=partial(threads_recording_evaluator, opened),
+    )
+    # This process and the spawned worker each open a student on 4 // 2 threads.
+    assert sorted(int(f.read_text()) for f in opened.iterdir()) == [2, 2]

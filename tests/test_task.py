@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from pathlib import Path
 from typing import Literal
 
 import dspy
@@ -9,6 +11,7 @@ import pytest
 
 from pldc import Splits, Task, TaskFileError
 from pldc.task import TaskSchema
+from pldc.taskfile import load_task_file
 
 
 class ExpenseClaimReview(dspy.Signature):
@@ -98,6 +101,32 @@ def test_signature_without_docstring_is_refused():
 
     with pytest.raises(TaskFileError, match="docstring"):
         TaskSchema.from_signature(NoDocstring)
+
+
+def test_a_docstringless_signature_with_several_inputs_is_refused_too():
+    # dspy fills in "Given the fields `claim`, `amount`, produce the fields `decision`."
+    class NoDocstring(dspy.Signature):
+        claim: str = dspy.InputField()
+        amount: str = dspy.InputField()
+        decision: Literal["approve", "reject"] = dspy.OutputField()
+
+    assert NoDocstring.instructions.startswith("Given the fields `claim`, `amount`")
+    with pytest.raises(TaskFileError, match="docstring"):
+        TaskSchema.from_signature(NoDocstring)
+
+
+BUNDLED_TASK_FILES = sorted(
+    path
+    for path in (Path(__file__).resolve().parent.parent / "signatures").glob("*.py")
+    if not path.stem.endswith("_data")
+)
+
+
+@pytest.mark.parametrize("path", BUNDLED_TASK_FILES, ids=lambda path: path.name)
+def test_a_bundled_task_files_instruction_is_its_signatures_docstring(path):
+    task = load_task_file(path)
+
+    assert task.schema.instruction == inspect.cleandoc(task.signature.__doc__)
 
 
 def test_a_plain_class_is_refused_as_not_a_dspy_signature():

@@ -76,7 +76,7 @@ def test_a_missing_cpuinfo_gives_no_flags_rather_than_an_error(tmp_path):
 _TEMPLATE = "{% for m in messages %}{{ m.content }}{% endfor %}"
 
 
-class _FakeLlama:
+class FakeLlama:
     """Stands in for llama_cpp.Llama: reads its model parameters the way the real one does."""
 
     loads: ClassVar[list[bool]] = []
@@ -86,6 +86,7 @@ class _FakeLlama:
 
         params = llama_cpp.llama_cpp.llama_model_default_params()
         self.loads.append(params.use_extra_bufts)
+        self.kwargs = kwargs
         self.metadata = {
             "tokenizer.chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"
         }
@@ -106,12 +107,11 @@ class _FakeLlama:
         pass
 
 
-class _FakeScorer:
+class FakeScorer:
     made_on: ClassVar[list[object]] = []
 
     def __init__(self, llm, threads: int) -> None:
         self.made_on.append(llm)
-        self.reuse_prefix = self.continuations_in_batch = True
 
     tokens_needed = staticmethod(lambda prompt, labels: len(prompt.tokens))
 
@@ -131,11 +131,11 @@ def test_every_model_pldc_opens_loads_without_repacking_on_an_amx_cpu(monkeypatc
 
     monkeypatch.delenv("PLDC_LLAMA_REPACK", raising=False)
     monkeypatch.setattr(_cpu, "read_cpu_info", lambda: AMX)
-    monkeypatch.setattr(_llama, "Llama", _FakeLlama)
-    monkeypatch.setattr(_llama, "SequenceScorer", _FakeScorer)
+    monkeypatch.setattr(_llama, "Llama", FakeLlama)
+    monkeypatch.setattr(_llama, "SequenceScorer", FakeScorer)
     monkeypatch.setattr(_llama, "resolve_gguf", lambda name, _: (Path(name), "0" * 64))
-    _FakeLlama.loads.clear()
-    _FakeScorer.made_on.clear()
+    FakeLlama.loads.clear()
+    FakeScorer.made_on.clear()
 
     teacher = open_model(DEFAULT_TEACHER)
     student = open_model(DEFAULT_STUDENT)
@@ -145,8 +145,8 @@ def test_every_model_pldc_opens_loads_without_repacking_on_an_amx_cpu(monkeypatc
     for backend in (teacher, student, worker):
         backend.score(messages, ["approve", "reject"])
 
-    assert _FakeLlama.loads == [False, False, False]
-    assert _FakeScorer.made_on == [teacher._llm, student._llm, worker._llm]
+    assert FakeLlama.loads == [False, False, False]
+    assert FakeScorer.made_on == [teacher._llm, student._llm, worker._llm]
     assert all(not b.weight_layout.use_extra_bufts for b in (teacher, student, worker))
     # The patch of llama-cpp-python's defaults is undone after each load.
     assert llama_cpp.llama_cpp.llama_model_default_params().use_extra_bufts
@@ -175,3 +175,22 @@ def test_a_decode_that_exits_with_an_error_reports_its_last_line():
     assert not check.ok
     assert "exit 1: ModelError: no such file" in check.detail
     assert "GGML_NATIVE=OFF" in check.fix
+
+
+def test_bindings_without_the_fields_pldc_sets_are_refused_with_the_install_command():
+    import ctypes
+    from types import SimpleNamespace
+
+    pytest.importorskip("llama_cpp")
+    from pldc.backends._llama import check_bindings
+
+    class OldModelParams(ctypes.Structure):  # llama-cpp-python 0.3.14 had no use_extra_bufts
+        _fields_ = [("use_mmap", ctypes.c_bool)]
+
+    class OldContextParams(ctypes.Structure):
+        _fields_ = [("n_seq_max", ctypes.c_uint32)]
+
+    old = SimpleNamespace(llama_model_params=OldModelParams, llama_context_params=OldContextParams)
+    with pytest.raises(ModelError, match=r"no llama_model_params.use_extra_bufts, .*kv_unified"):
+        check_bindings(old)
+    check_bindings()  # the installed bindings have them

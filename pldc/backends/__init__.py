@@ -4,6 +4,7 @@ function-wrapping implementation for tests."""
 from __future__ import annotations
 
 from pldc.backends._function import FunctionBackend
+from pldc.backends._threads import model_threads, models_opened_with, threads_per_worker
 from pldc.backends.base import Backend, ModelIdentity, with_retries
 from pldc.errors import MissingExtraError, ModelError
 from pldc.models import CATALOGUE, is_local_model_name
@@ -13,8 +14,11 @@ __all__ = [
     "Backend",
     "FunctionBackend",
     "ModelIdentity",
+    "model_threads",
+    "models_opened_with",
     "open_model",
     "open_recorded_model",
+    "threads_per_worker",
     "with_retries",
 ]
 
@@ -25,14 +29,21 @@ def open_model(
     api_base: str | None = None,
     api_key: str | None = None,
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> Backend:
-    """A backend for a catalogue name, a `.gguf` path, or a dspy/litellm `provider/model`."""
+    """A backend for a catalogue name, a `.gguf` path, or a dspy/litellm `provider/model`.
+
+    `threads` is the CPU threads a local model runs on (default: `model_threads()`, i.e.
+    `PLDC_THREADS` or every usable core); remote models ignore it. Raises `ModelError` for an
+    unknown name or a missing or corrupt model file, `MissingExtraError` for a local model
+    without the `local` extra, `SettingsError` for an unusable thread count.
+    """
     if is_local_model_name(name):
         try:
             from pldc.backends._llama import LlamaCppBackend
         except ImportError:
             raise MissingExtraError(f"local model {name!r}", "local") from None
-        return LlamaCppBackend.open(name, progress=progress or NullProgress())
+        return LlamaCppBackend.open(name, progress=progress or NullProgress(), threads=threads)
     if "/" in name:
         from pldc.backends._remote import RemoteBackend
 
@@ -44,14 +55,20 @@ def open_model(
     )
 
 
-def open_recorded_model(identity: ModelIdentity, *, api_base: str | None = None) -> Backend:
-    """Reopen the model an artifact recorded, refusing a local file with another sha256."""
+def open_recorded_model(
+    identity: ModelIdentity, *, api_base: str | None = None, threads: int | None = None
+) -> Backend:
+    """Reopen the model an artifact recorded, refusing a local file with another sha256.
+
+    `threads` as for `open_model`. Raises `ModelError` for a test function's identity, a
+    model that cannot be opened, or a local file whose sha256 differs from the recorded one.
+    """
     if identity.kind == "function":
         raise ModelError(
             f"the artifact's student {identity.name!r} was a test function; pass student= to "
             "pldc.load to run it."
         )
-    backend = open_model(identity.name, api_base=api_base)
+    backend = open_model(identity.name, api_base=api_base, threads=threads)
     if identity.sha256 and backend.identity.sha256 != identity.sha256:
         raise ModelError(
             f"model {identity.name!r} has sha256 {backend.identity.sha256}, but the artifact was "

@@ -9,12 +9,12 @@ are slow or wrong.
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 from llama_cpp import Llama
@@ -22,16 +22,40 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from pldc.backends._cpu import WeightLayout, weight_layout
 from pldc.backends._sequences import ScoredPrompt, SequenceScorer, common_length
+from pldc.backends._threads import model_threads
 from pldc.backends.base import Backend, ModelIdentity
 from pldc.errors import ContextLengthError, ModelError
 from pldc.models import resolve_gguf
 from pldc.progress import NullProgress, Progress
 from pldc.render import Message
 
-_CORES = min(2, os.cpu_count() or 1)
-
-
 _PARAMS_LOCK = threading.Lock()
+
+REQUIRED_FIELDS = {
+    "llama_model_params": ("use_extra_bufts",),
+    "llama_context_params": ("kv_unified", "n_seq_max"),
+}
+"""The parameter fields pldc sets. A ctypes structure accepts an undeclared attribute
+silently, so bindings without them would, say, leave weight repacking on (the AMX crash)."""
+
+
+def check_bindings(bindings: Any = llama_cpp) -> None:
+    """Refuse llama-cpp-python bindings that lack a field pldc sets (releases before 0.3.15).
+
+    Raises:
+        ModelError: naming the missing fields and the install command.
+    """
+    missing = [
+        f"{structure}.{name}"
+        for structure, names in REQUIRED_FIELDS.items()
+        for name in names
+        if name not in {field[0] for field in getattr(bindings, structure)._fields_}
+    ]
+    if missing:
+        raise ModelError(
+            f"the installed llama-cpp-python has no {', '.join(missing)}; pldc needs 0.3.15 or "
+            "later: pip install 'llama-cpp-python>=0.3.15,<0.4'"
+        )
 
 
 @contextmanager
@@ -54,6 +78,13 @@ def _model_params(layout: WeightLayout) -> Iterator[None]:
 
 
 class LlamaCppBackend(Backend):
+    """A GGUF instruction model with a chat template, loaded once and kept in memory.
+
+    `threads` is the CPU threads it runs on, fixed when it is opened (default: `PLDC_THREADS`,
+    else every usable core; see `_threads.py`). Raises `ModelError` for a model without a chat
+    template, `SettingsError` for an unusable thread count.
+    """
+
     def __init__(
         self,
         model_path: Path,
@@ -61,9 +92,11 @@ class LlamaCppBackend(Backend):
         name: str,
         sha256: str,
         n_ctx: int = 4096,
-        n_threads: int | None = None,
+        threads: int | None = None,
     ) -> None:
-        self._threads = n_threads or _CORES
+        check_bindings()
+        self.threads = model_threads(threads)
+        """CPU threads for generation and scoring alike."""
         self.weight_layout = weight_layout()
         """Whether llama.cpp repacks the weights; off wherever AMX could be used (`_cpu.py`)."""
         with _model_params(self.weight_layout):
@@ -71,8 +104,8 @@ class LlamaCppBackend(Backend):
                 model_path=str(model_path),
                 n_ctx=n_ctx,
                 n_batch=512,
-                n_threads=self._threads,
-                n_threads_batch=self._threads,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
                 logits_all=False,
                 verbose=False,
             )
@@ -94,12 +127,6 @@ class LlamaCppBackend(Backend):
         self._scorer: SequenceScorer | None = None
         """The scoring context, made on the first `score`: a model that only generates
         never pays for its KV cache."""
-        self.reuse_prefix = True
-        """False evaluates every scored prompt whole: the naive baseline of
-        scripts/search_benchmark.py."""
-        self.continuations_in_batch = True
-        """False decodes multi-token labels one token at a time (scoring revision 3), for
-        scripts/eval_blocks.py to compare against."""
         self.identity = ModelIdentity(
             kind="local",
             name=name,
@@ -110,6 +137,8 @@ class LlamaCppBackend(Backend):
 
     @classmethod
     def open(cls, name: str, *, progress: Progress | None = None, **kwargs) -> LlamaCppBackend:
+        """The catalogue model or `.gguf` path `name`, assembled and verified first if need be;
+        `kwargs` go to the constructor. Raises `ModelError` for a missing or corrupt file."""
         progress = progress or NullProgress()
         with progress.stage(f"model {Path(name).name}", total=None) as stage:
 
@@ -138,8 +167,6 @@ class LlamaCppBackend(Backend):
         prompt = self._scored_prompt(messages)
         scorer = self._open_scorer()
         self._check_context(scorer.tokens_needed(prompt, label_tokens))
-        scorer.reuse_prefix = self.reuse_prefix
-        scorer.continuations_in_batch = self.continuations_in_batch
         return dict(zip(labels, scorer.score(prompt, label_tokens), strict=True))
 
     def _scored_prompt(self, messages: Sequence[Message]) -> ScoredPrompt:
@@ -152,7 +179,7 @@ class LlamaCppBackend(Backend):
 
     def _open_scorer(self) -> SequenceScorer:
         if self._scorer is None:
-            self._scorer = SequenceScorer(self._llm, self._threads)
+            self._scorer = SequenceScorer(self._llm, self.threads)
             weakref.finalize(self, self._scorer.close)
         return self._scorer
 
@@ -164,17 +191,17 @@ class LlamaCppBackend(Backend):
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode(), add_bos=False, special=False))
 
+    def forget_cache(self) -> None:
+        """Keep no prompt tokens from earlier calls: the next `generate` or `score` evaluates
+        its whole prompt. Scores are exactly those read through the cache."""
+        self._llm.reset()
+        if self._scorer is not None:
+            self._scorer.forget()
+
     def close(self) -> None:
         if self._scorer is not None:
             self._scorer.close()
         self._llm.close()
-
-    def share_cpu(self, processes: int) -> None:
-        # More llama.cpp threads than cores makes them spin-wait on each other: two 2-thread
-        # workers on 2 cores ran a search about 5x slower than one.
-        threads = max(1, self._threads // max(1, processes))
-        llama_cpp.llama_set_n_threads(self._llm.ctx, threads, threads)
-        self._open_scorer().set_threads(threads)
 
     def _tokens_of_label(self, label: str) -> list[int]:
         if label not in self._label_tokens:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from pldc._litellm import keep_litellm_offline
 from pldc.backends.base import Backend, ModelIdentity, with_retries
 from pldc.render import Message, parse_label
 
@@ -22,6 +23,7 @@ class RemoteBackend(Backend):
         attempts: int = 4,
         retry_delay: float = 1.0,
     ) -> None:
+        keep_litellm_offline()  # before dspy imports litellm
         import dspy
 
         client_settings = {k: v for k, v in (("api_base", api_base), ("api_key", api_key)) if v}

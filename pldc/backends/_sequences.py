@@ -53,11 +53,8 @@ class SequenceScorer:
         self._n_vocab = llm.n_vocab()
         self._prefix: list[int] = []
         """The tokens sequence 0 holds, evaluated in `_blocks(len(self._prefix))`."""
-        self.reuse_prefix = True
-        self.continuations_in_batch = True
-        """False decodes each continuation token on its own (scoring revision 3), for
-        scripts/eval_blocks.py to compare against."""
         self.tokens_evaluated = 0
+        """Tokens run through the model so far, after prefix reuse (a read-only metric)."""
 
     def close(self) -> None:
         if self._ctx is not None:
@@ -65,8 +62,10 @@ class SequenceScorer:
             llama_cpp.llama_free(self._ctx)
             self._ctx = None
 
-    def set_threads(self, threads: int) -> None:
-        llama_cpp.llama_set_n_threads(self._ctx, threads, threads)
+    def forget(self) -> None:
+        """Keep nothing of earlier prompts: the next `score` evaluates its whole prompt, and
+        gives exactly the scores it would have given from the cache."""
+        self._prefix = []
 
     @staticmethod
     def tokens_needed(prompt: ScoredPrompt, labels: Sequence[list[int]]) -> int:
@@ -80,8 +79,6 @@ class SequenceScorer:
                 "at once; merge labels."
             )
         self._load_prefix(prompt.tokens[: prompt.prefix])
-        if not self.continuations_in_batch:
-            return self._score_token_by_token(prompt, labels)
         # Label j's continuation lives in sequence j + 1; the tail belongs to all of them.
         branches = [j + 1 for j, tokens in enumerate(labels) if len(tokens) > 1]
         for sequence in branches:
@@ -105,35 +102,16 @@ class SequenceScorer:
             llama_cpp.llama_memory_seq_rm(self._memory, sequence, -1, -1)
         return totals
 
-    def _score_token_by_token(
-        self, prompt: ScoredPrompt, labels: Sequence[list[int]]
-    ) -> list[float]:
-        tail = prompt.tokens[prompt.prefix :]
-        (tail_end,) = self._decode(
-            [(t, prompt.prefix + k, [0], k == len(tail) - 1) for k, t in enumerate(tail)]
-        )
-        first = _log_softmax(self._logits(tail_end))
-        totals = []
-        for tokens in labels:
-            total = float(first[tokens[0]])
-            for k, (previous, token) in enumerate(itertools.pairwise(tokens)):
-                self._decode([(previous, len(prompt.tokens) + k, [0], True)])
-                total += float(_log_softmax(self._logits(0))[token])
-            llama_cpp.llama_memory_seq_rm(self._memory, 0, len(prompt.tokens), -1)
-            totals.append(total)
-        return totals
-
     def _load_prefix(self, prefix: list[int]) -> None:
         """Sequence 0 holds `prefix` and nothing after it, keeping the leading blocks it
         already held."""
         keep = 0
-        if self.reuse_prefix:
-            shared = common_length(self._prefix, prefix)
-            held = set(_blocks(len(self._prefix)))
-            for block in _blocks(len(prefix)):
-                if block not in held or block[1] > shared:
-                    break
-                keep = block[1]
+        shared = common_length(self._prefix, prefix)
+        held = set(_blocks(len(self._prefix)))
+        for block in _blocks(len(prefix)):
+            if block not in held or block[1] > shared:
+                break
+            keep = block[1]
         llama_cpp.llama_memory_seq_rm(self._memory, 0, keep, -1)
         for begin, end in _blocks(len(prefix)):
             if begin >= keep:

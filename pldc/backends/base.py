@@ -44,11 +44,12 @@ class Backend(ABC):
     def count_tokens(self, text: str) -> int:
         """Tokens in `text` under this model's own tokenizer."""
 
+    def forget_cache(self) -> None:  # noqa: B027 - optional hook, most backends keep nothing
+        """Drop whatever is kept from earlier prompts (a KV cache), so the next call starts
+        cold; what the model returns must not change."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         pass
-
-    def share_cpu(self, processes: int) -> None:  # noqa: B027 - only local models use cores
-        """Run on a 1/`processes` share of this machine's cores, while that many run at once."""
 
 
 T = TypeVar("T")

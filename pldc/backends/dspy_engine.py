@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from pldc._litellm import keep_litellm_offline
 from pldc.backends.base import Backend
 from pldc.errors import ContextLengthError
 from pldc.render import Message
@@ -18,6 +19,7 @@ class BackendEngine:
     """`complete(Request) -> Response` over `Backend.generate`, greedy, one call at a time."""
 
     def __init__(self, backend: Backend, *, max_tokens: int = 512) -> None:
+        keep_litellm_offline()  # complete() and stream() import dspy, which imports litellm
         self.backend = backend
         self.max_tokens = max_tokens
         # llama.cpp contexts are not thread-safe; DSPy optimizers evaluate in threads.

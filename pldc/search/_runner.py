@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import optuna
 
+from pldc.backends import models_opened_with, threads_per_worker
 from pldc.data import Example
 from pldc.errors import PLDError, SettingsError
 from pldc.evaluate import StudentEvaluator
@@ -44,11 +45,13 @@ def search_rules(
 
     `strategy` proposes the trials (default: the one `settings.sampler` and `settings.objective`
     name); a strategy may stop with fewer trials. With `settings.workers` > 1, the extra
-    workers are processes that call `open_worker_evaluator` (a picklable factory) for a student
-    of their own. `storage` is an Optuna storage URL (default: in memory); a study found there
-    under `study_name` resumes. Raises `BudgetError` if the pinned rules exceed the budget
-    (the first trial's prompt cannot fit, so no student call is made; `compile_task` checks the
-    budget before any model runs), `SettingsError` for unusable settings or storage,
+    workers are processes, and every worker, this process included, calls
+    `open_worker_evaluator` (a picklable factory) for a student of its own on its share of the
+    cores; `evaluator` then only counts tokens. `storage` is an Optuna storage URL (default:
+    in memory); a study found there under `study_name` resumes. Raises `BudgetError` if the
+    pinned rules exceed the budget (the first trial's prompt cannot fit, so no student call is
+    made; `compile_task` checks the budget before any model runs), `SettingsError` for
+    unusable settings or storage,
     `PLDError` if no trial finishes.
     """
     progress = progress or NullProgress()
@@ -58,7 +61,6 @@ def search_rules(
     )
     _check_settings(settings, storage, open_worker_evaluator)
     study = _resumed_study(strategy, space, settings, storage, study_name, len(dev))
-    objective = _objective(study, strategy, space, evaluator, dev, settings, progress)
 
     with progress.stage("search", total=settings.trials) as stage:
 
@@ -66,9 +68,10 @@ def search_rules(
             stage.update(completed=len(finished_trials(study)), status=_status(study))
 
         report(study)
-        with _extra_workers(
+        with _workers(
             strategy, space, dev, settings, storage, study_name, open_worker_evaluator, evaluator
-        ):
+        ) as own_evaluator:
+            objective = _objective(study, strategy, space, own_evaluator, dev, settings, progress)
             run_trials(study, objective, settings.trials, callbacks=[report])
         report(study)
     return _result(study, space, strategy, settings)
@@ -137,7 +140,7 @@ def _objective(
 
 
 @contextmanager
-def _extra_workers(
+def _workers(
     strategy: SearchStrategy,
     space: RuleSpace,
     dev: Sequence[Example],
@@ -146,24 +149,37 @@ def _extra_workers(
     study_name: str,
     open_evaluator: Callable[[], StudentEvaluator] | None,
     evaluator: StudentEvaluator,
-) -> Iterator[None]:
-    """Workers 1 to `settings.workers` - 1 run trials in processes of their own meanwhile.
+) -> Iterator[StudentEvaluator]:
+    """The evaluator this process runs its trials on, while workers 1 to `settings.workers` - 1
+    run trials in processes of their own.
 
-    Raises `PLDError` if any of them stops with an error.
+    With one worker, that is `evaluator`. With more, every worker, this one included, opens
+    its own student through `open_evaluator` on its share of the cores (`threads_per_worker`):
+    more llama.cpp threads than cores spin-wait on each other. Raises `PLDError` if any extra
+    worker stops with an error.
     """
+    if settings.workers == 1:
+        yield evaluator
+        return
+    threads = threads_per_worker(settings.workers)
     workers = [
-        _worker_process(index, strategy, space, dev, settings, storage, study_name, open_evaluator)
+        _worker_process(
+            index, strategy, space, dev, settings, storage, study_name, open_evaluator, threads
+        )
         for index in range(1, settings.workers)
     ]
-    evaluator.student.share_cpu(settings.workers)
     for process in workers:
         process.start()
+    own = None
     try:
-        yield
+        with models_opened_with(threads=threads):
+            own = open_evaluator()
+        yield own
     finally:
         for process in workers:
             process.join()
-        evaluator.student.share_cpu(1)
+        if own is not None:
+            own.student.close()
     failed = [p.exitcode for p in workers if p.exitcode != 0]
     if failed:
         raise PLDError(
@@ -181,6 +197,7 @@ def _worker_process(
     storage: str | None,
     study_name: str,
     open_evaluator: Callable[[], StudentEvaluator] | None,
+    threads: int,
 ) -> multiprocessing.process.BaseProcess:
     return multiprocessing.get_context("spawn").Process(
         target=_worker,
@@ -189,6 +206,7 @@ def _worker_process(
             "storage": storage,
             "study_name": study_name,
             "index": index,
+            "threads": threads,
             "log_level": optuna.logging.get_verbosity(),
         },
         daemon=True,
@@ -207,13 +225,15 @@ def _worker(
     storage: str,
     study_name: str,
     index: int,
+    threads: int,
     log_level: int,
 ) -> None:
-    """One extra search process: its own student and sampler seed, the shared study."""
+    """One extra search process: its own student on `threads` threads, its own sampler seed,
+    the shared study."""
     optuna.logging.set_verbosity(log_level)  # a spawned process starts at Optuna's default
     study = open_study(settings, storage, study_name, len(dev), index, strategy=strategy)
-    evaluator = open_evaluator()
-    evaluator.student.share_cpu(settings.workers)
+    with models_opened_with(threads=threads):
+        evaluator = open_evaluator()
     space = RuleSpace(schema, pool, pinned, settings.token_budget, evaluator.student.count_tokens)
     objective = _objective(study, strategy, space, evaluator, dev, settings, NullProgress(), index)
     run_trials(study, objective, settings.trials)
