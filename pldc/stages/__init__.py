@@ -7,12 +7,12 @@ returned, and returns the next record:
     extraction.run(workspace)           → Extraction       one teacher rule per training example
     rule_pool.run(workspace, ...)       → RulePool         rules clustered per label and merged
     resolution.run(workspace, pool)     → RulePool         edited where the student still fails
-    verification.run(workspace, pool)   → Verification     each rule tried alone on train; weak ones dropped
-    candidates.run(workspace, …)        → Candidates       kept rules + demonstrations, selection examples
+    verification.run(workspace, pool)   → Verification     rules tried alone on train, weak ones out
+    candidates.run(workspace, …)        → Candidates       rules + demonstrations, selection set
     rule_search.run(workspace, …)       → SearchResult     the candidates the prompt keeps, in order
-    gate.run(workspace, …)              → ShippedPrompt    searched prompt, unless zero-/few-shot is as good
-    final_evaluation.run(workspace, …)  → FinalEvaluation  selection, dev and test scores with intervals
-    rule_evidence.run(workspace, …)     → list[Rule]       the shipped rules, with leave-one-out deltas
+    gate.run(workspace, …)              → ShippedPrompt    searched, unless a baseline is as good
+    final_evaluation.run(workspace, …)  → FinalEvaluation  scores with 95% intervals
+    rule_evidence.run(workspace, …)     → list[Rule]       shipped rules, leave-one-out deltas
     front_evaluation.run(workspace, …)  → [ParetoPoint]    each Pareto-front prompt scored
     assembly.compiled_prompt(...)       → CompiledPrompt   the frozen, hashed artifact
 
