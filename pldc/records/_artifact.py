@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pldc.backends.base import ModelIdentity
 from pldc.errors import ArtifactError
+from pldc.records._base import NewerFieldsOmitted
 from pldc.records._provenance import Provenance, Rule
 from pldc.records._scores import ArtifactScores, Calibration, GateRecord, Scores
 
@@ -48,7 +49,7 @@ class ParetoPoint(BaseModel):
     test: Scores
 
 
-class CompiledPrompt(BaseModel):
+class CompiledPrompt(NewerFieldsOmitted):
     """The frozen artifact. `content_hash` is the sha256 of its canonical JSON without the hash
     (see `content_digest`); `pldc.artifact.load_artifact` refuses a file that does not match."""
 
@@ -77,6 +78,8 @@ class CompiledPrompt(BaseModel):
     """Whether the searched prompt beat zero-shot and few-shot, or which of them shipped
     instead; None in artifacts made before the gate."""
     content_hash: str = ""
+
+    newer_fields = ("gate",)
 
     def with_hash(self) -> CompiledPrompt:
         body = self.model_dump(mode="json", exclude={"content_hash"})
