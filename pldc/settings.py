@@ -76,18 +76,22 @@ class CompileSettings:
     )
     cluster_min_samples: int = setting(2, "DBSCAN's smallest cluster core", minimum=1)
     calibration: CalibrationMethod = setting(
-        "batch", '"batch": per-label offsets fitted on the dev inputs; or "none"'
+        "batch",
+        '"batch": per-label offsets fitted on the selection examples\' inputs; or "none"',
     )
     sampler: SamplerName = setting(
         "tpe",
-        'search strategy: "tpe" (the teacher-order trial first, then TPE), "random", "greedy" '
-        '(forward selection) or "teacher_order" (every rule in the teacher\'s order, no search)',
+        'search strategy: "tpe" (zero-shot, few-shot and teacher-order trials first, then TPE), '
+        '"random", "greedy" (forward selection) or "teacher_order" (every rule in the teacher\'s '
+        "order, no search)",
     )
     pruner: PrunerName = setting(
         "none", 'stop weak trials early: "successive_halving", "median" or "none"'
     )
     dev_slices: tuple[float, ...] = setting(
-        (1.0,), "growing fractions of dev each trial is scored on, e.g. (0.25, 0.5, 1.0)"
+        (1.0,),
+        "growing fractions of the selection examples each trial is scored on, e.g. "
+        "(0.25, 0.5, 1.0)",
     )
     objective: SearchObjective = setting(
         "macro_f1",
