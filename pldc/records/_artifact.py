@@ -88,7 +88,9 @@ class CompiledPrompt(NewerFieldsOmitted):
     def at_budget(self, token_budget: int) -> CompiledPrompt:
         """This artifact with the front's best dev Macro-F1 prompt that fits `token_budget`.
 
-        No search reruns: the front's prompts were calibrated and scored when compiled.
+        No search reruns: the front's prompts were calibrated and scored when compiled. What
+        was measured of the compiled prompt alone (its selection score, its paired test gains
+        and the gate's decision) is dropped when another prompt is picked.
         Raises ArtifactError when the artifact has no front, or no front prompt fits.
         """
         if not self.pareto_front:
@@ -104,7 +106,10 @@ class CompiledPrompt(NewerFieldsOmitted):
                 f"tokens; give a budget of at least {shortest}."
             )
         point = max(fitting, key=lambda p: (p.dev.macro_f1, -p.tokens))
+        if point.system_prompt == self.prompt.system:
+            return self.model_copy(update={"token_budget": token_budget}).with_hash()
         by_id = {rule.id: rule for rule in self.provenance.candidate_rules}
+        scores = {"dev": point.dev, "test": point.test} | dict.fromkeys(_OF_THE_SHIPPED_PROMPT)
         return self.model_copy(
             update={
                 "prompt": self.prompt.model_copy(update={"system": point.system_prompt}),
@@ -112,8 +117,9 @@ class CompiledPrompt(NewerFieldsOmitted):
                 "calibration": point.calibration,
                 "token_count": point.tokens,
                 "token_budget": token_budget,
-                "scores": self.scores.model_copy(update={"dev": point.dev, "test": point.test}),
+                "scores": self.scores.model_copy(update=scores),
                 "provenance": self.provenance.model_copy(update={"best_trial": point.trial}),
+                "gate": None,
             }
         ).with_hash()
 
@@ -126,6 +132,10 @@ class CompiledPrompt(NewerFieldsOmitted):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.with_hash().to_json())
         return path
+
+
+_OF_THE_SHIPPED_PROMPT = ("selection", "test_gain_over_baseline", "test_gain_over_few_shot")
+"""ArtifactScores measured of the compiled prompt only, not of the other front prompts."""
 
 
 def content_digest(body: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pldc.data import Example
 from pldc.evaluate import score_predictions
+from pldc.progress import StageProgress
 from pldc.records import ArtifactScores, Calibration, Scores
 from pldc.search import fit_to_budget
 from pldc.stages.candidates import Candidates
@@ -29,7 +30,9 @@ class FinalEvaluation:
 
 
 @dataclass(frozen=True)
-class _Evaluated:
+class EvaluatedPrompt:
+    """One prompt calibrated on the selection examples' inputs, then frozen for dev and test."""
+
     selection: Scores
     dev: Scores
     test: Scores
@@ -60,7 +63,7 @@ def run(workspace: Workspace, shipped: ShippedPrompt, candidates: Candidates) ->
     per_prompt = len(candidates.selection) + len(data.dev) + len(data.test)
     with workspace.progress.stage("final evaluation", total=len(prompts) * per_prompt) as stage:
         found = {
-            name: _evaluate(workspace, p, candidates.selection, stage)
+            name: evaluate_prompt(workspace, p, candidates.selection, stage)
             for name, p in prompts.items()
         }
     gold = [example.label for example in data.test]
@@ -93,7 +96,11 @@ def run(workspace: Workspace, shipped: ShippedPrompt, candidates: Candidates) ->
     )
 
 
-def _evaluate(workspace: Workspace, prompt: str, selection: list[Example], stage) -> _Evaluated:
+def evaluate_prompt(
+    workspace: Workspace, prompt: str, selection: list[Example], stage: StageProgress
+) -> EvaluatedPrompt:
+    """`prompt` calibrated on `selection`'s inputs, as the search calibrated its trials, and
+    scored with 95% intervals on the selection examples, dev and test."""
     evaluator, method = workspace.evaluator, workspace.settings.calibration
     labels = workspace.schema.labels
     chosen, calibration = evaluator.predictions(method, prompt, selection, stage)
@@ -103,7 +110,7 @@ def _evaluate(workspace: Workspace, prompt: str, selection: list[Example], stage
 
     dev = evaluator.decided(prompt, workspace.data.dev, calibration, stage)
     test = evaluator.decided(prompt, workspace.data.test, calibration, stage)
-    return _Evaluated(
+    return EvaluatedPrompt(
         selection=scored(selection, chosen),
         dev=scored(workspace.data.dev, dev),
         test=scored(workspace.data.test, test),
