@@ -83,7 +83,7 @@ def compile_task(
     by_id = {rule.id: rule for rule in workspace.candidate_rules(offered.rules)}
     shipped = gate.run(workspace, offered, [by_id[i] for i in result.rule_ids])
     evaluation = final_evaluation.run(workspace, shipped, offered)
-    rules = rule_evidence.run(workspace, shipped.candidates)
+    rules = rule_evidence.run(workspace, shipped, offered)
     front = front_evaluation.run(workspace, offered, result)
     return assembly.compiled_prompt(
         workspace, traces, pool, verified, offered, result, shipped, evaluation, rules, front

@@ -12,8 +12,8 @@ returned, and returns the next record:
     rule_search.run(workspace, …)       → SearchResult     the candidates the prompt keeps, in order
     gate.run(workspace, …)              → ShippedPrompt    searched, unless a baseline is as good
     final_evaluation.run(workspace, …)  → FinalEvaluation  scores with 95% intervals
-    rule_evidence.run(workspace, …)     → list[Rule]       shipped rules, leave-one-out deltas
-    front_evaluation.run(workspace, …)  → [ParetoPoint]    each Pareto-front prompt scored
+    rule_evidence.run(workspace, …)     → list[Rule]       shipped candidates, leave-one-out deltas
+    front_evaluation.run(workspace, …)  → [ParetoPoint]    each front prompt scored as shipped
     assembly.compiled_prompt(...)       → CompiledPrompt   the frozen, hashed artifact
 
 A stage whose result is stored whole declares what it depends on in one `key` function beside

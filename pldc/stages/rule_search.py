@@ -1,4 +1,4 @@
-"""Stage 4, the search: which candidate rules the student's prompt keeps, in what order, under
+"""Stage 6, the search: which candidate rules the student's prompt keeps, in what order, under
 the token budget (`pldc.search`, where the strategies live).
 
 Stored in an Optuna study named by `key`, in the run directory's `study.db` unless a storage
