@@ -59,7 +59,8 @@ class CompiledPrompt(NewerFieldsOmitted):
     task: TaskRecord
     prompt: PromptRecord
     rules: list[Rule]
-    """The rules in the system prompt, in prompt order."""
+    """The system prompt's candidates, pinned rules first, in the order the search ranked them;
+    the prompt numbers its rules, then shows its demonstrations, each kind in this order."""
     calibration: Calibration
     """Per-label offsets added to the student's label log-likelihoods when deciding."""
     teacher: ModelIdentity
