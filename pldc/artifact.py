@@ -35,7 +35,7 @@ def installed_versions() -> dict[str, str]:
 def load_artifact(path: str | Path) -> CompiledPrompt:
     """The artifact at `path`, checked against its content hash, in the current schema.
 
-    A version-1 file is checked against its own hash, then migrated in memory (see
+    An older file is checked against its own hash, then migrated in memory (see
     `MIGRATIONS`) and rehashed, so saving it writes a current file. Raises ArtifactError for an
     unreadable, invalid, modified or unknown-version file; warns when it was compiled with other
     versions of llama-cpp-python or dspy.
@@ -77,7 +77,16 @@ def _provenance_renamed(raw: dict[str, Any]) -> dict[str, Any]:
     return renamed | {"schema_version": 2}
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _provenance_renamed}
+def _optional_fields_added(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 → 3: only optional fields were added (demonstrations, rule verification,
+    selection examples, the gate, intervals); a version-2 file lacks them."""
+    return raw | {"schema_version": 3}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _provenance_renamed,
+    2: _optional_fields_added,
+}
 """Schema version → the function that turns an artifact's JSON of that version into the next."""
 
 

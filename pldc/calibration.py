@@ -4,7 +4,8 @@ Small models carry a strong prior for some labels whatever the input (Qwen2.5-0.
 "escalate", the 1.5B says little else). Batch calibration (Zhou et al., 2023) estimates that
 prior as the student's mean label distribution over a batch of inputs under the same prompt, and
 divides it out. It uses the inputs only, never their gold labels. The offsets are fitted once,
-on the dev inputs, and frozen in the artifact, so deployment decodes exactly as the search did.
+on the inputs of the selection examples the search chose on (dev, then unused training
+examples), and frozen in the artifact, so deployment decodes exactly as the search did.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import optuna
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from pldc._litellm import keep_litellm_offline
@@ -23,7 +22,7 @@ from pldc.evaluate import StudentEvaluator
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
-from pldc.records import CompiledPrompt, Scores
+from pldc.report import print_scores, print_summary, show_artifact
 from pldc.settings import DeclaredSetting, declared_settings
 from pldc.taskfile import load_task_file
 
@@ -161,7 +160,7 @@ def _compile(args: argparse.Namespace) -> int:
     )
     output = Path(args.output or Path("compiled") / f"{task.display_name}.json")
     artifact.save(output)
-    _print_summary(artifact)
+    print_summary(console, artifact)
     console.print(
         f"wrote [bold]{output}[/] in {time.perf_counter() - started:.0f} s "
         f"(content hash {artifact.content_hash[:12]})"
@@ -185,55 +184,12 @@ def _eval(args: argparse.Namespace) -> int:
     evaluator = StudentEvaluator(student, schema, artifact.prompt.user_template)
     with progress.stage(f"eval {args.split}", total=len(examples)) as stage:
         scores = evaluator.evaluate(artifact.prompt.system, examples, artifact.calibration, stage)
-    _print_scores(f"{artifact.task.name}: {args.split} split", scores)
+    print_scores(console, f"{artifact.task.name}: {args.split} split", scores)
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    artifact = load_artifact(args.artifact)
-    console.print(
-        f"[bold]{artifact.task.name}[/] ({artifact.task.signature}), "
-        f"labels: {', '.join(artifact.prompt.labels)}"
-    )
-    console.print(f"teacher: {_model_line(artifact.teacher)}")
-    console.print(f"student: {_model_line(artifact.student)}")
-    console.print(
-        f"system prompt: {artifact.token_count} / {artifact.token_budget} tokens "
-        f"({artifact.token_count / artifact.token_budget:.0%} of budget, "
-        f"tokenizer {artifact.student.tokenizer})"
-    )
-    rules = Table(title="rules in the prompt, in order", show_lines=False)
-    rules.add_column("#", justify="right")
-    rules.add_column("rule")
-    rules.add_column("labels")
-    rules.add_column("support", justify="right")
-    rules.add_column("fate")
-    rules.add_column("source examples")
-    measured = any(rule.leave_one_out_delta is not None for rule in artifact.rules)
-    if measured:
-        rules.add_column("dev F1 without it", justify="right")
-    for number, rule in enumerate(artifact.rules, start=1):
-        note = f" [names case details: {', '.join(rule.copied_specifics)}]"
-        rules.add_row(
-            str(number),
-            Text(rule.text + (note if rule.copied_specifics else "")),
-            ", ".join(rule.labels),
-            str(rule.support),
-            rule.fate,
-            ", ".join(rule.source_example_ids),
-            *([_loss_cell(rule.leave_one_out_delta)] if measured else []),
-        )
-    console.print(rules)
-    provenance = artifact.provenance
-    dropped = len(provenance.candidate_rules) - len(artifact.rules)
-    console.print(
-        f"{len(artifact.rules)} of {len(provenance.candidate_rules)} candidate rules kept "
-        f"({dropped} left out by the search); best of {len(provenance.trials)} trials "
-        f"(trial {provenance.best_trial}, {provenance.sampler}); seed {artifact.seed}"
-    )
-    _print_resolution(artifact)
-    _print_front(artifact)
-    _print_summary(artifact)
+    show_artifact(console, load_artifact(args.artifact))
     return 0
 
 
@@ -268,108 +224,6 @@ def _doctor(args: argparse.Namespace) -> int:
             console.print(f"     fix: {check.fix}", highlight=False, soft_wrap=True)
     console.print("all checks passed" if report.ok else "[bold red]some checks failed[/]")
     return 0 if report.ok else 1
-
-
-def _print_front(artifact: CompiledPrompt) -> None:
-    if not artifact.pareto_front:
-        return
-    table = Table(title="Pareto front: dev Macro-F1 against prompt tokens (pldc pick --budget N)")
-    for column in ("tokens", "dev", "test", "trial", "rules"):
-        table.add_column(column, justify="right" if column != "rules" else "left")
-    for point in artifact.pareto_front:
-        chosen = " (in this artifact)" if point.system_prompt == artifact.prompt.system else ""
-        table.add_row(
-            str(point.tokens),
-            f"{point.dev.macro_f1:.3f}",
-            f"{point.test.macro_f1:.3f}",
-            str(point.trial),
-            (", ".join(point.rule_ids) or "(none)") + chosen,
-        )
-    console.print(table)
-
-
-def _loss_cell(delta: float | None) -> str:
-    return "—" if delta is None else f"{-delta:+.3f}"
-
-
-def _print_resolution(artifact: CompiledPrompt) -> None:
-    record = artifact.provenance.resolution
-    if record is None:
-        console.print("conflict resolution: off")
-        return
-    table = Table(title="conflict resolution: every edit, and the failure that caused it")
-    for column in ("round", "edit", "rule", "before", "after", "caused by", "outcome"):
-        table.add_column(column)
-    for round_ in record.rounds:
-        verdict = "kept" if round_.accepted else "undone"
-        for revision in round_.revisions:
-            table.add_row(
-                str(round_.round),
-                revision.action or "—",
-                revision.rule_id or "",
-                Text(revision.before or ""),
-                Text(
-                    "\n".join(
-                        f"{rule_id}: {text}"
-                        for rule_id, text in zip(
-                            revision.new_rule_ids, revision.after, strict=False
-                        )
-                    )
-                    or ("(removed)" if revision.action == "remove" else "")
-                ),
-                f"{revision.example_id} (gold {revision.gold}, said {revision.predicted})",
-                revision.skipped_reason or verdict,
-            )
-    console.print(table)
-    for round_ in record.rounds:
-        console.print(
-            f"round {round_.round}: {round_.train_failures} of {round_.train_examples} training "
-            f"examples wrong; dev Macro-F1 {round_.dev_macro_f1_before:.3f} → "
-            f"{round_.dev_macro_f1_after:.3f}, {'kept' if round_.accepted else 'undone'}"
-        )
-    console.print(f"resolution stopped: {record.stopped_because}")
-
-
-def _model_line(identity) -> str:
-    digest = f", sha256 {identity.sha256[:12]}…" if identity.sha256 else ""
-    return f"{identity.name} ({identity.kind}, {identity.decoding}{digest})"
-
-
-def _print_summary(artifact: CompiledPrompt) -> None:
-    table = Table(title=f"{artifact.task.name}: Macro-F1")
-    table.add_column("prompt")
-    table.add_column("dev", justify="right")
-    table.add_column("test", justify="right")
-    table.add_column("tokens", justify="right")
-    scores = artifact.scores
-    table.add_row(
-        "student, no rules",
-        f"{scores.baseline_dev.macro_f1:.3f}",
-        f"{scores.baseline_test.macro_f1:.3f}",
-        str(artifact.baseline_token_count),
-    )
-    table.add_row(
-        f"student + {len(artifact.rules)} rules",
-        f"{scores.dev.macro_f1:.3f}",
-        f"{scores.test.macro_f1:.3f}",
-        str(artifact.token_count),
-    )
-    console.print(table)
-    _print_scores("compiled prompt on the test split", scores.test)
-
-
-def _print_scores(title: str, scores: Scores) -> None:
-    table = Table(
-        title=f"{title}: Macro-F1 {scores.macro_f1:.3f}, accuracy "
-        f"{scores.accuracy:.3f}, n={scores.n}"
-    )
-    table.add_column("gold \\ predicted")
-    for label in scores.labels:
-        table.add_column(label, justify="right")
-    table.add_column("F1", justify="right")
-    for label, row in zip(scores.labels, scores.confusion, strict=True):
-        table.add_row(label, *map(str, row), f"{scores.per_class_f1[label]:.3f}")
-    console.print(table)
 
 
 if __name__ == "__main__":

@@ -20,14 +20,17 @@ from pldc.records import CompiledPrompt
 from pldc.settings import CompileSettings
 from pldc.stages import (
     assembly,
+    candidates,
     extraction,
     final_evaluation,
     front_evaluation,
+    gate,
     open_workspace,
     resolution,
     rule_evidence,
     rule_pool,
     rule_search,
+    verification,
 )
 from pldc.task import Task
 
@@ -72,10 +75,16 @@ def compile_task(
     traces = extraction.run(workspace)
     pool = rule_pool.run(workspace, traces)
     pool = resolution.run(workspace, pool)
+    verified = verification.run(workspace, pool)
+    offered = candidates.run(workspace, traces, pool, verified)
     result = rule_search.run(
-        workspace, pool, storage=storage, open_worker_evaluator=open_worker_evaluator
+        workspace, offered, storage=storage, open_worker_evaluator=open_worker_evaluator
     )
-    evaluation = final_evaluation.run(workspace, result)
-    rules = rule_evidence.run(workspace, pool, result)
-    front = front_evaluation.run(workspace, pool, result)
-    return assembly.compiled_prompt(workspace, traces, pool, result, evaluation, rules, front)
+    by_id = {rule.id: rule for rule in workspace.candidate_rules(offered.rules)}
+    shipped = gate.run(workspace, offered, [by_id[i] for i in result.rule_ids])
+    evaluation = final_evaluation.run(workspace, shipped, offered)
+    rules = rule_evidence.run(workspace, shipped, offered)
+    front = front_evaluation.run(workspace, offered, result)
+    return assembly.compiled_prompt(
+        workspace, traces, pool, verified, offered, result, shipped, evaluation, rules, front
+    )

@@ -12,6 +12,7 @@ from pldc.data import Example
 from pldc.progress import StageProgress
 from pldc.records import Calibration, CalibrationMethod, Scores
 from pldc.render import render_messages
+from pldc.stats import macro_f1_interval
 from pldc.store import JsonlStore, content_key
 from pldc.task import TaskSchema
 
@@ -28,8 +29,10 @@ def scorer_key(student: ModelIdentity) -> dict:
 
 
 def score_predictions(
-    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str], *, interval: bool = False
 ) -> Scores:
+    """Macro-F1, accuracy, per-class F1 and the confusion matrix; with `interval`, also the
+    Macro-F1's 95% bootstrap interval (`pldc.stats`, about 30 ms for 200 examples)."""
     labels = list(labels)
     per_class = f1_score(gold, predicted, labels=labels, average=None, zero_division=0)
     matrix = confusion_matrix(gold, predicted, labels=labels)
@@ -43,6 +46,7 @@ def score_predictions(
         },
         labels=labels,
         confusion=matrix.tolist(),
+        macro_f1_interval=macro_f1_interval(gold, predicted, labels) if interval and gold else None,
     )
 
 
@@ -121,6 +125,30 @@ class StudentEvaluator:
         rows = self.label_scores(system_prompt, examples, progress)
         calibration = fit_calibration(method, rows, self.schema.labels)
         return self._scores(rows, examples, calibration), calibration
+
+    def predictions(
+        self,
+        method: CalibrationMethod,
+        system_prompt: str,
+        examples: Sequence[Example],
+        progress: StageProgress | None = None,
+    ) -> tuple[list[str], Calibration]:
+        """The decided label per example under `system_prompt`, calibrated on the examples'
+        inputs as in `calibrated`, and that calibration."""
+        rows = self.label_scores(system_prompt, examples, progress)
+        calibration = fit_calibration(method, rows, self.schema.labels)
+        return [decide(row, self.schema.labels, calibration) for row in rows], calibration
+
+    def decided(
+        self,
+        system_prompt: str,
+        examples: Sequence[Example],
+        calibration: Calibration,
+        progress: StageProgress | None = None,
+    ) -> list[str]:
+        """The label decided per example under `system_prompt` and a fixed `calibration`."""
+        rows = self.label_scores(system_prompt, examples, progress)
+        return [decide(row, self.schema.labels, calibration) for row in rows]
 
     def _scores(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -29,8 +29,8 @@ def render_system_prompt(
     """Task instruction, the numbered rules (if any), the demonstrations (if any, each from
     `render_demonstration`), and the answer format, separated by blank lines.
 
-    pldc's compiled prompts carry rules only; demonstrations serve the few-shot baseline of
-    benchmarks/rows.py, which shares this layout.
+    Compiled prompts show demonstrations when the search chose some (`render_candidates`);
+    the few-shot baseline of benchmarks/rows.py shares this layout.
     """
     sections = [schema.instruction]
     if rules:
@@ -40,6 +40,21 @@ def render_system_prompt(
         sections.append(f"{EXAMPLES_HEADING}\n\n" + "\n\n".join(demonstrations))
     sections.append(render_answer_format(schema.labels))
     return "\n\n".join(sections)
+
+
+class Candidate(Protocol):
+    """What the prompt needs of a candidate (`pldc.records.Rule`): its kind and text."""
+
+    kind: str
+    text: str
+
+
+def render_candidates(schema: TaskSchema, candidates: Sequence[Candidate]) -> str:
+    """The system prompt holding `candidates`: the rules numbered in their order, then the
+    demonstrations in theirs."""
+    rules = [c.text for c in candidates if c.kind == "rule"]
+    demonstrations = [c.text for c in candidates if c.kind == "demonstration"]
+    return render_system_prompt(schema, rules, demonstrations=demonstrations)
 
 
 def render_demonstration(schema: TaskSchema, inputs: Mapping[str, str], label: str) -> str:

@@ -5,7 +5,8 @@
 - the preset reader (`pldc.presets`) accepts exactly its fields and type-checks them;
 - the command line (`pldc.cli`) adds a flag for each setting that declares one, with its help
   and default;
-- each stage's settings (`SearchSettings`, `ResolveSettings`, `ClusterSettings`) name the
+- each stage's settings (`SearchSettings`, `ResolveSettings`, `ClusterSettings`,
+  `VerifySettings`) name the
   compile setting each of their fields comes from, and take its default from here.
 
 A new setting is one `setting(...)` line in `CompileSettings`, plus a `from_setting(...)` line
@@ -34,6 +35,7 @@ __all__ = [
     "DeclaredSetting",
     "ResolveSettings",
     "SearchSettings",
+    "VerifySettings",
     "declared_settings",
 ]
 
@@ -74,18 +76,22 @@ class CompileSettings:
     )
     cluster_min_samples: int = setting(2, "DBSCAN's smallest cluster core", minimum=1)
     calibration: CalibrationMethod = setting(
-        "batch", '"batch": per-label offsets fitted on the dev inputs; or "none"'
+        "batch",
+        '"batch": per-label offsets fitted on the selection examples\' inputs; or "none"',
     )
     sampler: SamplerName = setting(
         "tpe",
-        'search strategy: "tpe" (the teacher-order trial first, then TPE), "random", "greedy" '
-        '(forward selection) or "teacher_order" (every rule in the teacher\'s order, no search)',
+        'search strategy: "tpe" (zero-shot, few-shot and teacher-order trials first, then TPE), '
+        '"random", "greedy" (forward selection) or "teacher_order" (every rule in the teacher\'s '
+        "order, no search)",
     )
     pruner: PrunerName = setting(
         "none", 'stop weak trials early: "successive_halving", "median" or "none"'
     )
     dev_slices: tuple[float, ...] = setting(
-        (1.0,), "growing fractions of dev each trial is scored on, e.g. (0.25, 0.5, 1.0)"
+        (1.0,),
+        "growing fractions of the selection examples each trial is scored on, e.g. "
+        "(0.25, 0.5, 1.0)",
     )
     objective: SearchObjective = setting(
         "macro_f1",
@@ -104,6 +110,23 @@ class CompileSettings:
         16, "training examples the student runs on each resolution round", minimum=1
     )
     resolve_edits: int = setting(3, "resolver calls (one edit each) per round", minimum=1)
+    verify: bool = setting(
+        True, "try each candidate rule alone on training examples and drop those that do not help"
+    )
+    verify_examples: int = setting(
+        40,
+        "training examples (stratified by label) each candidate rule is verified on before the "
+        "search, less the examples it was written from",
+        minimum=1,
+    )
+    verify_min_gain: float = setting(
+        0.0,
+        "keep a candidate only if, added alone, it raises the gold label's mean calibrated "
+        "log-probability on those examples by more than this (nats) and costs no accuracy",
+    )
+    verify_drop_specifics: bool = setting(
+        True, "drop candidates that name their source cases' own entities, figures or dates"
+    )
     rule_evidence: bool = setting(
         False,
         "measure each kept rule's leave-one-out change in dev Macro-F1 (slower)",
@@ -113,6 +136,29 @@ class CompileSettings:
         False,
         "show the teacher, beside each example, the most similar training example that has "
         "another label, and ask for the rule that separates them",
+    )
+    demonstrations: int = setting(
+        8,
+        "labelled training examples offered to the search beside the rules (ignored with "
+        "rules_only)",
+        minimum=0,
+        flag="--demonstrations",
+    )
+    rules_only: bool = setting(
+        False,
+        "search rules only: the compiled prompt holds no examples (for auditors who want none)",
+        flag="--rules-only",
+    )
+    selection_examples: int = setting(
+        160,
+        "most labelled examples prompts are chosen on: all of dev, then training examples no "
+        "stage has used",
+        minimum=1,
+    )
+    gate: bool = setting(
+        True,
+        "ship the searched prompt only if it beats the best baseline (zero-shot, few-shot) on "
+        "the selection examples by a paired bootstrap at 95%; else ship that baseline",
     )
 
     def __post_init__(self) -> None:
@@ -144,6 +190,9 @@ class CompileSettings:
 
     def cluster_settings(self) -> ClusterSettings:
         return self._for_stage(ClusterSettings)
+
+    def verify_settings(self) -> VerifySettings:
+        return self._for_stage(VerifySettings)
 
     def _for_stage(self, stage_settings: type[T]) -> T:
         """`stage_settings` with each field that names a compile setting taken from this one."""
@@ -232,3 +281,14 @@ class ClusterSettings:
 
     eps: float = from_setting("cluster_eps")
     min_samples: int = from_setting("cluster_min_samples")
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """What rule verification (pldc.verify) takes."""
+
+    examples: int = from_setting("verify_examples")
+    min_gain: float = from_setting("verify_min_gain")
+    drop_specifics: bool = from_setting("verify_drop_specifics")
+    seed: int = from_setting("seed")
+    calibration: CalibrationMethod = from_setting("calibration")

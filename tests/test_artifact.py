@@ -195,7 +195,7 @@ def test_a_modified_copy_of_a_hashed_artifact_saves_loadably(tmp_path, artifact)
     assert load_artifact(path).seed == 1
 
 
-@pytest.mark.parametrize("version", [3, 0, "1", "2", True, None])
+@pytest.mark.parametrize("version", [4, 0, "1", "3", True, None])
 def test_an_unknown_schema_version_is_refused_naming_it_and_the_fix(saved, version):
     edit_saved(saved, lambda raw: raw.update(schema_version=version))
 
@@ -269,7 +269,7 @@ def test_the_saved_file_is_plain_json_holding_exactly_the_artifact(artifact, sav
     raw = json.loads(saved.read_text(encoding="utf-8"))
 
     assert raw == artifact.with_hash().model_dump(mode="json")
-    assert raw["schema_version"] == 2
+    assert raw["schema_version"] == 3
     assert raw["content_hash"] == artifact.with_hash().content_hash
 
 

@@ -12,7 +12,8 @@ import pldc
 from pldc.compiler import compile_task
 from pldc.data import load_task_data
 from pldc.embed import TfidfEmbedder
-from pldc.evaluate import score_predictions
+from pldc.evaluate import StudentEvaluator, score_predictions
+from pldc.render import render_candidates
 from pldc.settings import CompileSettings
 from pldc.store import JsonlStore
 
@@ -101,7 +102,8 @@ def test_loaded_artifact_predicts_exactly_what_compile_scored(tmp_path, teacher,
     classifier = pldc.load(artifact.save(tmp_path / "a.json"), student=student)
     test = load_task_data(toy_task(), "toy").test
     predicted = [classifier.predict(**example.inputs) for example in test]
-    rescored = score_predictions([ex.label for ex in test], predicted, classifier.labels)
+    gold = [ex.label for ex in test]
+    rescored = score_predictions(gold, predicted, classifier.labels, interval=True)
     assert rescored == artifact.scores.test
 
 
@@ -129,16 +131,34 @@ def test_resolution_can_be_turned_off(tmp_path, teacher, student):
     assert artifact.provenance.resolution is None
 
 
-def test_rule_evidence_measures_what_each_kept_rule_adds(tmp_path, teacher, student):
-    settings = CompileSettings(token_budget=120, trials=8, teacher_examples=9, rule_evidence=True)
+def test_rule_evidence_is_what_the_shipped_prompt_loses_without_each_candidate(
+    tmp_path, teacher, student
+):
+    # Few training examples for resolution and verification, so the selection examples the
+    # shipped prompt is calibrated on hold training examples beside dev.
+    settings = dataclasses.replace(
+        SETTINGS, rule_evidence=True, resolve_examples=8, verify_examples=8, demonstrations=4
+    )
     artifact = compile_toy(tmp_path, teacher, student, settings)
-    deltas = {rule.text: rule.leave_one_out_delta for rule in artifact.rules}
-    assert None not in deltas.values()
-    # The fake student follows keyword rules and answers "other" by default, so a refund or bug
-    # rule decides dev tickets, while the rule for "other" changes nothing.
-    for text, delta in deltas.items():
-        assert (delta == 0) if text.endswith("the answer is other.") else (delta > 0), text
-    assert any(delta > 0 for delta in deltas.values())
+    data = load_task_data(toy_task(), "toy")
+    by_id = {example.id: example for example in [*data.train, *data.dev]}
+    selection = [by_id[i] for i in artifact.provenance.selection_example_ids]
+    evaluator = StudentEvaluator(student, toy_task().schema, artifact.prompt.user_template)
+    assert len(selection) > len(data.dev)
+    assert {c.kind for c in artifact.rules} == {"rule", "demonstration"}
+
+    for position, candidate in enumerate(artifact.rules):
+        others = artifact.rules[:position] + artifact.rules[position + 1 :]
+        prompt = render_candidates(toy_task().schema, others)
+        _, calibration = evaluator.predictions("batch", prompt, selection)
+        without = evaluator.evaluate(prompt, data.dev, calibration).macro_f1
+        assert candidate.leave_one_out_delta == round(artifact.scores.dev.macro_f1 - without, 6)
+    # The fake student reads rules, not demonstrations: those change nothing, rules do.
+    deltas = {c.kind: [] for c in artifact.rules}
+    for candidate in artifact.rules:
+        deltas[candidate.kind].append(candidate.leave_one_out_delta)
+    assert set(deltas["demonstration"]) == {0.0}
+    assert all(delta > 0 for delta in deltas["rule"])
 
 
 class CountingEmbedder(TfidfEmbedder):
@@ -168,23 +188,23 @@ def test_a_rerun_repeats_no_stage_and_a_changed_setting_redoes_only_what_depends
 
     first_embedder = CountingEmbedder()
     first = run(SETTINGS, first_embedder)
-    assert first_embedder.batches > 0 and stored_stages() == 2  # rule pool, resolution
+    assert first_embedder.batches > 0 and stored_stages() == 3  # pool, resolution, verification
     calls = len(teacher.calls)
 
     again = CountingEmbedder()
     assert run(SETTINGS, again).content_hash == first.content_hash
-    assert again.batches == 0 and len(teacher.calls) == calls and stored_stages() == 2
+    assert again.batches == 0 and len(teacher.calls) == calls and stored_stages() == 3
 
     # New clustering settings: the pool is redone from the stored embeddings, and no teacher
-    # extraction call is repeated. Resolution is keyed by the pool's content, so it is redone
-    # only if the new pool differs.
+    # extraction call is repeated. Resolution is keyed by the pool's content, and verification
+    # by the resolved pool's, so both are redone only if the new pool differs.
     changed = CountingEmbedder()
     wider = CompileSettings(**{**SETTINGS.__dict__, "cluster_eps": 0.9})
     rerun = run(wider, changed)
     assert rerun.provenance.cluster_eps == 0.9 and changed.batches == 0
     first_pool = [r.text for r in first.provenance.candidate_rules]
     same_pool = first_pool == [r.text for r in rerun.provenance.candidate_rules]
-    assert stored_stages() == (3 if same_pool else 4)
+    assert stored_stages() == (4 if same_pool else 6)
     extraction = [
         json.dumps(messages)
         for kind, messages in teacher.calls

@@ -59,7 +59,9 @@ def test_every_third_party_import_in_pldc_is_a_declared_dependency():
 
 
 def test_the_imports_found_include_the_ones_pldc_is_built_on():
-    assert {"dspy", "optuna", "litellm", "llama_cpp", "sklearn"} <= third_party_imports().keys()
+    assert {"dspy", "optuna", "litellm", "llama_cpp", "sklearn", "scipy"} <= (
+        third_party_imports().keys()
+    )
 
 
 @pytest.mark.parametrize(
@@ -73,6 +75,9 @@ def test_the_imports_found_include_the_ones_pldc_is_built_on():
         ("llama-cpp-python", "0.3.15"),
         # dspy 3.4.1 requires litellm only below Python 3.15, and from 1.65.8 on.
         ("litellm", "1.65.8"),
+        # stats.bootstrap(paired=True, method="percentile", random_state=Generator) is in SciPy
+        # 1.7 (checked in 1.9.2's wheel); 1.9.2 is the first with Python 3.11 wheels.
+        ("scipy", "1.9.2"),
     ],
 )
 def test_lower_bounds_are_the_oldest_release_with_the_apis_used(package, oldest):

@@ -6,11 +6,13 @@ import itertools
 from pathlib import Path
 
 import pytest
+from conftest import fake_student_scores, fake_teacher_reply
 from test_compile import compile_toy
 
 import pldc
 import pldc.cli
 from pldc import ArtifactError, SettingsError
+from pldc.backends import FunctionBackend
 from pldc.presets import load_preset, settings_with
 from pldc.render import render_messages
 from pldc.settings import CompileSettings
@@ -20,9 +22,16 @@ PARETO = CompileSettings(
 )
 
 
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """One Pareto compile for the module's tests, which only read it."""
+    teacher = FunctionBackend(generate=fake_teacher_reply, name="fake-teacher")
+    student = FunctionBackend(score=fake_student_scores, name="fake-student")
+    return compile_toy(tmp_path_factory.mktemp("pareto"), teacher, student, PARETO)
+
+
 @pytest.fixture
-def artifact(tmp_path, teacher, student):
-    compiled = compile_toy(tmp_path, teacher, student, PARETO)
+def artifact(tmp_path, compiled):
     compiled.save(tmp_path / "pareto.json")
     return compiled
 
@@ -41,10 +50,44 @@ def test_front_is_shortest_first_and_no_point_dominates_another(artifact):
         ), f"trial {trial.number} dominates a front point"
 
 
-def test_the_artifact_holds_the_most_accurate_front_point(artifact):
+def test_the_artifact_holds_the_most_accurate_front_point_calibrated_and_scored_alike(artifact):
     best = max(artifact.pareto_front, key=lambda p: (p.dev.macro_f1, -p.tokens))
+    assert artifact.gate.shipped == "searched"
     assert artifact.prompt.system == best.system_prompt
-    assert artifact.scores.test == best.test
+    assert artifact.calibration == best.calibration  # both fitted on the selection examples
+    assert (artifact.scores.dev, artifact.scores.test) == (best.dev, best.test)
+
+
+def test_every_front_point_has_its_scores_95_percent_intervals(artifact):
+    for point in artifact.pareto_front:
+        for scores in (point.dev, point.test):
+            interval = scores.macro_f1_interval
+            assert interval is not None and interval.estimate == scores.macro_f1
+            assert interval.low <= interval.estimate <= interval.high
+
+
+def test_picking_another_prompt_drops_what_was_measured_of_the_compiled_one_only(artifact):
+    shortest = artifact.pareto_front[0]
+    assert artifact.scores.selection and artifact.scores.test_gain_over_baseline
+    assert artifact.gate is not None
+
+    picked = artifact.at_budget(shortest.tokens)
+
+    assert picked.scores.selection is None and picked.gate is None
+    assert picked.scores.test_gain_over_baseline is picked.scores.test_gain_over_few_shot is None
+    assert (picked.scores.baseline_test, picked.scores.few_shot_test) == (
+        artifact.scores.baseline_test,
+        artifact.scores.few_shot_test,
+    )
+
+
+def test_picking_the_compiled_prompt_keeps_the_artifact_but_its_budget(artifact):
+    picked = artifact.at_budget(artifact.token_budget + 100)
+
+    assert picked.token_budget == artifact.token_budget + 100
+    assert picked.model_copy(update={"token_budget": artifact.token_budget}).with_hash() == (
+        artifact.with_hash()
+    )
 
 
 def test_picking_a_budget_needs_no_search_and_reproduces_that_prompt(tmp_path, artifact):

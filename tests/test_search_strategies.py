@@ -12,7 +12,10 @@ from test_search_pruning import _pool
 from test_search_strategy_conformance import DEV, PINNED, TASK, evaluator, search, tokens_of
 
 from pldc import SettingsError
+from pldc.backends import FunctionBackend
 from pldc.compiler import CompileSettings
+from pldc.data import load_task_data
+from pldc.demonstrations import demonstration_candidates
 from pldc.presets import load_preset, settings_with
 from pldc.search import (
     PRUNERS,
@@ -20,6 +23,8 @@ from pldc.search import (
     GreedySearch,
     NoPruning,
     PrunerName,
+    RandomSearch,
+    RuleSpace,
     SamplerName,
     SearchSettings,
     TeacherOrderSearch,
@@ -43,12 +48,44 @@ def test_an_unknown_strategy_name_is_refused_naming_the_setting():
     assert error.value.setting == "sampler"
 
 
-def test_the_default_search_is_tpe_starting_from_the_teacher_order():
+def test_the_default_search_is_tpe_starting_from_zero_shot_then_the_teacher_order():
     default = search(None, pinned=PINNED)
     assert default.sampler == "TPESampler(seed=0, n_startup_trials=3)"
-    assert default.trials[0].rule_ids == [rule.id for rule in [*PINNED, *_pool()]]
+    assert default.trials[0].rule_ids == [rule.id for rule in PINNED]
+    assert default.trials[1].rule_ids == [rule.id for rule in [*PINNED, *_pool()]]
     explicit = search(TPESearch.from_settings(SearchSettings(400, trials=8)), pinned=PINNED)
     assert explicit == default
+
+
+@pytest.mark.parametrize("strategy", [TPESearch, RandomSearch], ids=["tpe", "random"])
+def test_a_sampled_search_opens_with_zero_shot_then_few_shot_then_every_candidate(strategy):
+    train = load_task_data(TASK, "toy").train
+    demonstrations = demonstration_candidates(TASK.schema, train, 3, seed=0)
+    pool = [*_pool(), *demonstrations]
+
+    result = search(strategy(seed=0), pool, pinned=PINNED)
+
+    pinned = [rule.id for rule in PINNED]
+    assert [trial.rule_ids for trial in result.trials[:3]] == [
+        pinned,
+        pinned + [demo.id for demo in demonstrations],
+        pinned + [candidate.id for candidate in pool],
+    ]
+
+
+def test_a_pool_of_demonstrations_alone_opens_with_zero_shot_then_few_shot_only():
+    train = load_task_data(TASK, "toy").train
+    demonstrations = demonstration_candidates(TASK.schema, train, 3, seed=0)
+
+    opening = TPESearch(seed=0).opening_trials(
+        RuleSpace(TASK.schema, demonstrations, (), 400, FunctionBackend().count_tokens)
+    )
+
+    kept = [
+        [name for name, keep in trial.items() if name.startswith("use:") and keep]
+        for trial in opening
+    ]
+    assert kept == [[], [f"use:{demo.id}" for demo in demonstrations]]
 
 
 def test_teacher_order_scores_one_prompt_every_rule_in_the_teachers_order():

@@ -15,11 +15,13 @@ from pldc.settings import CompileSettings
 from pldc.stages import (
     RulePool,
     cached_stage,
+    candidates,
     extraction,
     open_workspace,
     resolution,
     rule_pool,
     rule_search,
+    verification,
 )
 from pldc.store import JsonlStore
 
@@ -99,8 +101,15 @@ def test_no_resolution_rounds_leave_the_pool_as_it_was(tmp_path, teacher, studen
     [
         ("cluster_eps", 0.5, {"rule_pool"}),
         ("resolve_edits", 1, {"resolution"}),
+        ("verify_examples", 20, {"verification"}),
+        ("verify_min_gain", 0.1, {"verification"}),
+        ("verify_drop_specifics", False, {"verification"}),
+        ("demonstrations", 4, {"rule_search"}),  # other candidates
+        ("rules_only", True, {"rule_search"}),  # no demonstrations
+        ("selection_examples", 20, {"rule_search"}),  # fewer examples to choose on
         ("trials", 3, {"rule_search"}),
         ("workers", 2, set()),  # more workers resume the same study
+        ("gate", False, set()),  # the gate decides after the search, and is not stored
     ],
 )
 def test_each_key_changes_with_the_settings_it_declares_and_no_other(
@@ -111,10 +120,12 @@ def test_each_key_changes_with_the_settings_it_declares_and_no_other(
 
     def keys(settings):
         space = workspace(tmp_path, teacher, student, settings)
+        offered = candidates.run(space, traces, pool, None)
         return {
             "rule_pool": rule_pool.key(space, traces),
             "resolution": resolution.key(space, pool),
-            "rule_search": rule_search.key(space, pool),
+            "verification": verification.key(space, pool),
+            "rule_search": rule_search.key(space, offered),
         }
 
     before = keys(SETTINGS)
@@ -123,10 +134,24 @@ def test_each_key_changes_with_the_settings_it_declares_and_no_other(
     assert {stage for stage in before if before[stage] != after[stage]} == changes
 
 
-def test_a_pinned_rule_enters_the_resolution_key_and_the_study_name(tmp_path, teacher, student):
+def test_a_pinned_rule_enters_the_resolution_and_verification_keys_and_the_study_name(
+    tmp_path, teacher, student
+):
     pool = pool_of("If the ticket mentions refund, the answer is refund.")
+    traces = extraction.Extraction(examples=[], traces=[])
     plain = workspace(tmp_path, teacher, student)
     pinned = workspace(tmp_path, teacher, student, pinned_rules=["Answer other for hours."])
 
     assert resolution.key(plain, pool) != resolution.key(pinned, pool)
-    assert rule_search.key(plain, pool) != rule_search.key(pinned, pool)
+    assert verification.key(plain, pool) != verification.key(pinned, pool)
+    assert rule_search.key(plain, candidates.run(plain, traces, pool, None)) != rule_search.key(
+        pinned, candidates.run(pinned, traces, pool, None)
+    )
+
+
+def test_verification_off_skips_the_stage(tmp_path, teacher, student):
+    space = workspace(tmp_path, teacher, student, dataclasses.replace(SETTINGS, verify=False))
+    pool = pool_of("If the ticket mentions refund, the answer is refund.")
+
+    assert verification.run(space, pool) is None
+    assert student.calls == []

@@ -93,8 +93,8 @@ class SearchStrategy(abc.ABC):
 class SampledSearch(SearchStrategy):
     """A strategy whose trials an Optuna sampler draws: a keep/drop switch and a rank per rule.
 
-    The first trial of a new study is the teacher's own order with every rule kept, so the
-    search starts from the teacher-order prompt.
+    A new study starts with the zero-shot prompt, the few-shot prompt (when the pool holds
+    demonstrations) and the teacher-order prompt with every candidate kept.
     """
 
     def propose(
@@ -110,16 +110,28 @@ class SampledSearch(SearchStrategy):
         return [rule for *_, rule in ranked]
 
     def opening_trials(self, space: RuleSpace) -> list[dict[str, Any]]:
+        """The baselines first: no candidates (zero-shot), then the demonstrations alone
+        (few-shot), then every candidate in the pool's order (the teacher's rules, then the
+        demonstrations), each trimmed to the budget; a kind the pool lacks is skipped."""
         if not space.pool:
             return []
-        pool = space.pool
-        return [
-            {f"use:{rule.id}": True for rule in pool}
-            | {f"rank:{rule.id}": i / len(pool) for i, rule in enumerate(pool)}
-        ]
+        demonstrations = {c.id for c in space.pool if c.kind == "demonstration"}
+        keep_sets = [set()]
+        if demonstrations:
+            keep_sets.append(demonstrations)
+        if demonstrations != {c.id for c in space.pool}:
+            keep_sets.append({c.id for c in space.pool})
+        return [_trial_keeping(space.pool, keep) for keep in keep_sets]
 
     @abc.abstractmethod
     def sampler(self, worker: int = 0) -> optuna.samplers.BaseSampler: ...
+
+
+def _trial_keeping(pool: Sequence[Rule], keep: set[str]) -> dict[str, Any]:
+    """A `SampledSearch` trial's parameters that keep `keep`, ranked in the pool's order."""
+    return {f"use:{c.id}": c.id in keep for c in pool} | {
+        f"rank:{c.id}": i / len(pool) for i, c in enumerate(pool)
+    }
 
 
 def prompt_scores(study: optuna.Study) -> dict[tuple[str, ...], float | None]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pldc.errors import BudgetError
 from pldc.records import Rule
-from pldc.render import render_system_prompt
+from pldc.render import render_candidates
 from pldc.task import TaskSchema
 
 
@@ -35,7 +35,7 @@ def fit_to_budget(
     kept = list(ranked_rules)
     while True:
         rules = [*pinned, *kept]
-        prompt = render_system_prompt(schema, [rule.text for rule in rules])
+        prompt = render_candidates(schema, rules)
         tokens = count_tokens(prompt)
         if tokens <= token_budget:
             return FittedPrompt(rules, prompt, tokens)

@@ -17,6 +17,7 @@ from pldc.errors import SettingsError
 from pldc.search._base import SearchStrategy
 from pldc.search._pruning import Pruning
 
+_WAITING = optuna.trial.TrialState.WAITING
 _LIVE = (
     optuna.trial.TrialState.COMPLETE,
     optuna.trial.TrialState.PRUNED,
@@ -88,7 +89,9 @@ def run_trials(
             study.stop()
             raise
 
-    if len(study.get_trials(deepcopy=False, states=_LIVE)) < trials:
+    # Enqueued trials wait for a slot; they must not keep the first one from being taken.
+    taken = [t for t in study.get_trials(deepcopy=False, states=_LIVE) if t.state != _WAITING]
+    if len(taken) < trials:
         study.optimize(claimed, n_trials=None, catch=(NothingToRun,), callbacks=list(callbacks))
 
 

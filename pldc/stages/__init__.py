@@ -7,10 +7,13 @@ returned, and returns the next record:
     extraction.run(workspace)           → Extraction       one teacher rule per training example
     rule_pool.run(workspace, ...)       → RulePool         rules clustered per label and merged
     resolution.run(workspace, pool)     → RulePool         edited where the student still fails
-    rule_search.run(workspace, pool)    → SearchResult     the rules the prompt keeps, in order
-    final_evaluation.run(workspace, …)  → FinalEvaluation  dev and test scores, calibration
-    rule_evidence.run(workspace, …)     → list[Rule]       the kept rules, with leave-one-out deltas
-    front_evaluation.run(workspace, …)  → [ParetoPoint]    each Pareto-front prompt scored
+    verification.run(workspace, pool)   → Verification     rules tried alone on train, weak ones out
+    candidates.run(workspace, …)        → Candidates       rules + demonstrations, selection set
+    rule_search.run(workspace, …)       → SearchResult     the candidates the prompt keeps, in order
+    gate.run(workspace, …)              → ShippedPrompt    searched, unless a baseline is as good
+    final_evaluation.run(workspace, …)  → FinalEvaluation  scores with 95% intervals
+    rule_evidence.run(workspace, …)     → list[Rule]       shipped candidates, leave-one-out deltas
+    front_evaluation.run(workspace, …)  → [ParetoPoint]    each front prompt scored as shipped
     assembly.compiled_prompt(...)       → CompiledPrompt   the frozen, hashed artifact
 
 A stage whose result is stored whole declares what it depends on in one `key` function beside
@@ -25,13 +28,16 @@ directories and can be used alone.
 
 from pldc.stages import (
     assembly,
+    candidates,
     extraction,
     final_evaluation,
     front_evaluation,
+    gate,
     resolution,
     rule_evidence,
     rule_pool,
     rule_search,
+    verification,
 )
 from pldc.stages._cached import cached_stage
 from pldc.stages.extraction import Extraction
@@ -52,9 +58,11 @@ __all__ = [
     "Workspace",
     "assembly",
     "cached_stage",
+    "candidates",
     "extraction",
     "final_evaluation",
     "front_evaluation",
+    "gate",
     "open_workspace",
     "reopened_evaluator_in",
     "resolution",
@@ -63,4 +71,5 @@ __all__ = [
     "rule_search",
     "stored_evaluator_in",
     "stored_teacher_in",
+    "verification",
 ]

@@ -15,22 +15,29 @@ from pldc.records import (
     TaskRecord,
 )
 from pldc.search import SearchResult
+from pldc.stages.candidates import Candidates
 from pldc.stages.extraction import Extraction
 from pldc.stages.final_evaluation import FinalEvaluation
+from pldc.stages.gate import ShippedPrompt
 from pldc.stages.rule_pool import RulePool
 from pldc.stages.workspace import Workspace
+from pldc.verify import Verification
 
 
 def compiled_prompt(
     workspace: Workspace,
     extraction: Extraction,
     pool: RulePool,
+    verification: Verification | None,
+    candidates: Candidates,
     result: SearchResult,
+    shipped: ShippedPrompt,
     evaluation: FinalEvaluation,
     rules: list[Rule],
     front: list[ParetoPoint] | None,
 ) -> CompiledPrompt:
-    """The artifact, with its content hash. `pool` is the pool the search ran on."""
+    """The artifact, with its content hash. `pool` is the resolved pool, before verification;
+    `rules` the shipped prompt's candidates."""
     schema, data, settings = workspace.schema, workspace.data, workspace.settings
     cluster_settings = settings.cluster_settings()
     return CompiledPrompt(
@@ -42,7 +49,7 @@ def compiled_prompt(
             split_sizes={"train": len(data.train), "dev": len(data.dev), "test": len(data.test)},
         ),
         prompt=PromptRecord(
-            system=result.system_prompt,
+            system=shipped.system_prompt,
             user_template=workspace.user_template,
             input_fields=list(schema.input_names),
             output_field=schema.output_field,
@@ -52,7 +59,7 @@ def compiled_prompt(
         calibration=evaluation.calibration,
         teacher=workspace.teacher.identity,
         student=workspace.student.identity,
-        token_count=result.token_count,
+        token_count=shipped.tokens,
         baseline_token_count=evaluation.baseline_tokens,
         token_budget=settings.token_budget,
         seed=settings.seed,
@@ -66,9 +73,24 @@ def compiled_prompt(
             embedder=workspace.embedder.name,
             cluster_eps=cluster_settings.eps,
             cluster_min_samples=cluster_settings.min_samples,
-            candidate_rules=workspace.candidate_rules(pool.rules),
+            candidate_rules=_every_candidate(workspace, pool, verification, candidates),
             resolution=pool.resolution,
+            verification_example_ids=verification.example_ids if verification else None,
+            selection_example_ids=[example.id for example in candidates.selection],
         ),
+        gate=shipped.gate,
         pareto_front=front,
         versions=installed_versions(),
     ).with_hash()
+
+
+def _every_candidate(
+    workspace: Workspace,
+    pool: RulePool,
+    verification: Verification | None,
+    candidates: Candidates,
+) -> list[Rule]:
+    """Pinned rules, every resolved rule (with its verification, kept or dropped), then the
+    demonstrations: all the search could have chosen, and what verification took away."""
+    rules = verification.rules if verification is not None else pool.rules
+    return workspace.candidate_rules([*rules, *candidates.demonstrations])

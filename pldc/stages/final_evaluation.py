@@ -1,4 +1,6 @@
-"""Stage 5, the final evaluation: the searched prompt and the no-rules baseline on dev and test.
+"""Stage 8, the final evaluation: the shipped prompt, zero-shot and few-shot, each calibrated
+on the selection examples' inputs and frozen for dev and test, with 95% intervals, and the
+shipped prompt's paired test gain over each baseline.
 
 Not stored whole: every label score goes through the run's student-score store.
 """
@@ -7,42 +9,111 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pldc.records import ArtifactScores, Calibration
-from pldc.render import render_system_prompt
-from pldc.search import SearchResult
+from pldc.data import Example
+from pldc.evaluate import score_predictions
+from pldc.progress import StageProgress
+from pldc.records import ArtifactScores, Calibration, Scores
+from pldc.search import fit_to_budget
+from pldc.stages.candidates import Candidates
+from pldc.stages.gate import ShippedPrompt
 from pldc.stages.workspace import Workspace
+from pldc.stats import paired_difference
 
 
 @dataclass(frozen=True)
 class FinalEvaluation:
     scores: ArtifactScores
     calibration: Calibration
-    """The searched prompt's, fitted on the dev inputs."""
+    """The shipped prompt's, fitted on the selection examples' inputs."""
     baseline_tokens: int
     """Of the scaffold with no rules, counted with the student's tokenizer."""
 
 
-def run(workspace: Workspace, result: SearchResult) -> FinalEvaluation:
-    """Each prompt is calibrated on the dev inputs, then frozen and scored on the test split."""
-    evaluator, data, method = workspace.evaluator, workspace.data, workspace.settings.calibration
-    baseline_prompt = render_system_prompt(workspace.schema, [])
-    total = 2 * len(data.dev) + 2 * len(data.test)
-    with workspace.progress.stage("final evaluation", total=total) as stage:
-        dev, calibration = evaluator.calibrated(method, result.system_prompt, data.dev, stage)
-        baseline_dev, baseline_calibration = evaluator.calibrated(
-            method, baseline_prompt, data.dev, stage
+@dataclass(frozen=True)
+class EvaluatedPrompt:
+    """One prompt calibrated on the selection examples' inputs, then frozen for dev and test."""
+
+    selection: Scores
+    dev: Scores
+    test: Scores
+    test_predictions: list[str]
+    calibration: Calibration
+
+
+def run(workspace: Workspace, shipped: ShippedPrompt, candidates: Candidates) -> FinalEvaluation:
+    """Scores for the shipped prompt and its baselines on selection, dev and test."""
+    data, pinned = workspace.data, workspace.pinned
+    baseline = fit_to_budget(
+        workspace.schema,
+        [],
+        workspace.student.count_tokens,
+        workspace.settings.token_budget,
+        pinned,
+    )
+    prompts = {"shipped": shipped.system_prompt, "zero-shot": baseline.system_prompt}
+    if candidates.demonstrations:
+        few = fit_to_budget(
+            workspace.schema,
+            candidates.demonstrations,
+            workspace.student.count_tokens,
+            workspace.settings.token_budget,
+            pinned,
         )
-        scores = ArtifactScores(
-            dev=dev,
-            baseline_dev=baseline_dev,
-            test=evaluator.evaluate(result.system_prompt, data.test, calibration, stage),
-            baseline_test=evaluator.evaluate(
-                baseline_prompt, data.test, baseline_calibration, stage
-            ),
-            baseline_calibration=baseline_calibration,
+        prompts["few-shot"] = few.system_prompt
+    per_prompt = len(candidates.selection) + len(data.dev) + len(data.test)
+    with workspace.progress.stage("final evaluation", total=len(prompts) * per_prompt) as stage:
+        found = {
+            name: evaluate_prompt(workspace, p, candidates.selection, stage)
+            for name, p in prompts.items()
+        }
+    gold = [example.label for example in data.test]
+    labels = workspace.schema.labels
+
+    def gain(over: str):
+        if over not in found or not gold:
+            return None
+        return paired_difference(
+            gold, found["shipped"].test_predictions, found[over].test_predictions, labels
         )
+
+    few = found.get("few-shot")
+    scores = ArtifactScores(
+        dev=found["shipped"].dev,
+        test=found["shipped"].test,
+        selection=found["shipped"].selection,
+        baseline_dev=found["zero-shot"].dev,
+        baseline_test=found["zero-shot"].test,
+        baseline_calibration=found["zero-shot"].calibration,
+        few_shot_dev=few.dev if few else None,
+        few_shot_test=few.test if few else None,
+        test_gain_over_baseline=gain("zero-shot"),
+        test_gain_over_few_shot=gain("few-shot"),
+    )
     return FinalEvaluation(
         scores=scores,
+        calibration=found["shipped"].calibration,
+        baseline_tokens=workspace.student.count_tokens(baseline.system_prompt),
+    )
+
+
+def evaluate_prompt(
+    workspace: Workspace, prompt: str, selection: list[Example], stage: StageProgress
+) -> EvaluatedPrompt:
+    """`prompt` calibrated on `selection`'s inputs, as the search calibrated its trials, and
+    scored with 95% intervals on the selection examples, dev and test."""
+    evaluator, method = workspace.evaluator, workspace.settings.calibration
+    labels = workspace.schema.labels
+    chosen, calibration = evaluator.predictions(method, prompt, selection, stage)
+
+    def scored(examples: list[Example], predicted: list[str]) -> Scores:
+        return score_predictions([e.label for e in examples], predicted, labels, interval=True)
+
+    dev = evaluator.decided(prompt, workspace.data.dev, calibration, stage)
+    test = evaluator.decided(prompt, workspace.data.test, calibration, stage)
+    return EvaluatedPrompt(
+        selection=scored(selection, chosen),
+        dev=scored(workspace.data.dev, dev),
+        test=scored(workspace.data.test, test),
+        test_predictions=test,
         calibration=calibration,
-        baseline_tokens=workspace.student.count_tokens(baseline_prompt),
     )

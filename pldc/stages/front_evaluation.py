@@ -1,38 +1,43 @@
-"""Stage 7, the Pareto front's evaluation: each front prompt calibrated on dev and scored on
-test, so `pldc pick` can choose one later without searching again. Only for a search with
-objective "pareto"; every score goes through the run's student-score store.
+"""Stage 10, the Pareto front's evaluation: each front prompt calibrated and scored as the
+shipped prompt is (`final_evaluation.evaluate_prompt`: offsets fitted on the selection
+examples' inputs, dev and test scored with 95% intervals), so `pldc pick` can choose one later
+without searching again. Only for a search with objective "pareto"; every score goes through
+the run's student-score store.
 """
 
 from __future__ import annotations
 
 from pldc.records import ParetoPoint
-from pldc.render import render_system_prompt
+from pldc.render import render_candidates
 from pldc.search import SearchResult
-from pldc.stages.rule_pool import RulePool
+from pldc.stages.candidates import Candidates
+from pldc.stages.final_evaluation import evaluate_prompt
 from pldc.stages.workspace import Workspace
 
 
-def run(workspace: Workspace, pool: RulePool, result: SearchResult) -> list[ParetoPoint] | None:
+def run(
+    workspace: Workspace, candidates: Candidates, result: SearchResult
+) -> list[ParetoPoint] | None:
     """One point per front prompt, shortest first; None when the search kept no front."""
     if result.pareto_front is None:
         return None
-    texts = {rule.id: rule.text for rule in workspace.candidate_rules(pool.rules)}
-    evaluator, data, method = workspace.evaluator, workspace.data, workspace.settings.calibration
+    by_id = {rule.id: rule for rule in workspace.candidate_rules(candidates.rules)}
+    data, selection = workspace.data, candidates.selection
     points = []
-    total = len(result.pareto_front) * (len(data.dev) + len(data.test))
+    total = len(result.pareto_front) * (len(selection) + len(data.dev) + len(data.test))
     with workspace.progress.stage("Pareto front evaluation", total=total) as stage:
         for point in result.pareto_front:
-            prompt = render_system_prompt(workspace.schema, [texts[i] for i in point.rule_ids])
-            dev, calibration = evaluator.calibrated(method, prompt, data.dev, stage)
+            prompt = render_candidates(workspace.schema, [by_id[i] for i in point.rule_ids])
+            evaluated = evaluate_prompt(workspace, prompt, selection, stage)
             points.append(
                 ParetoPoint(
                     trial=point.trial,
                     rule_ids=point.rule_ids,
                     system_prompt=prompt,
                     tokens=point.tokens,
-                    calibration=calibration,
-                    dev=dev,
-                    test=evaluator.evaluate(prompt, data.test, calibration, stage),
+                    calibration=evaluated.calibration,
+                    dev=evaluated.dev,
+                    test=evaluated.test,
                 )
             )
     return points

@@ -8,9 +8,11 @@ traces, student scores, embeddings, stored stages), `manifest.json` (the run dir
 names, every store's keys and the Optuna study names) and `artifact.json` (without the
 installed versions and the hash over them).
 
-These files were recorded before the compiler was split into stages (issue 18), so the test
-proves a rerun from a run directory made by that code reuses every stored call and stage.
-Rerecord them only when a cache key is meant to change, and say so in the commit.
+These files were recorded with issue 19's pipeline (rule verification, demonstrations beside
+the rules, selection examples, the final gate, 95% intervals), which changed every case's keys
+and artifact on purpose; they were first recorded before the compiler was split into stages
+(issue 18), which they showed changed nothing. Rerecord them only when a cache key or the
+artifact is meant to change, and say so in the commit.
 """
 
 from __future__ import annotations

@@ -1,0 +1,56 @@
+"""Stage 5, the search's candidates and examples: the verified rules plus labelled
+demonstrations, and the selection examples every prompt is scored on.
+
+The selection examples are all of dev, then training examples no stage has used (not the
+teacher's, nor resolution's, nor verification's, nor a demonstration), dealt round-robin
+across labels, up to `selection_examples`: more examples to choose on than dev alone, so the
+chosen prompt overfits less. Cheap and deterministic, so not stored.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from pldc.data import Example, round_robin_sample
+from pldc.demonstrations import demonstration_candidates
+from pldc.records import Rule
+from pldc.stages.extraction import Extraction
+from pldc.stages.rule_pool import RulePool
+from pldc.stages.workspace import Workspace
+from pldc.verify import Verification
+
+
+@dataclass(frozen=True)
+class Candidates:
+    rules: list[Rule]
+    """What the search chooses from: kept rules in the teacher's order, then demonstrations."""
+    demonstrations: list[Rule]
+    """The demonstration candidates alone (empty with `rules_only`)."""
+    selection: list[Example]
+    """The examples every prompt is scored and calibrated on, dev first."""
+
+
+def run(
+    workspace: Workspace,
+    extraction: Extraction,
+    pool: RulePool,
+    verification: Verification | None,
+) -> Candidates:
+    settings, data = workspace.settings, workspace.data
+    rules = verification.kept if verification is not None else pool.rules
+    used = {example.id for example in extraction.examples}
+    if pool.resolution is not None:
+        used |= set(pool.resolution.example_ids)
+    if verification is not None:
+        used |= set(verification.example_ids)
+    demonstrations = []
+    if not settings.rules_only and settings.demonstrations:
+        demonstrations = demonstration_candidates(
+            workspace.schema, data.train, settings.demonstrations, seed=settings.seed
+        )
+        used |= {i for demo in demonstrations for i in demo.source_example_ids}
+    spare = [example for example in data.train if example.id not in used]
+    room = max(0, settings.selection_examples - len(data.dev))
+    extra = round_robin_sample(spare, room, random.Random(f"selection:{settings.seed}"))
+    return Candidates([*rules, *demonstrations], demonstrations, [*data.dev, *extra])

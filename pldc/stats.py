@@ -1,0 +1,115 @@
+"""Confidence intervals for Macro-F1, and the paired bootstrap that compares two prompts.
+
+Both resample examples with replacement (Efron & Tibshirani, "An Introduction to the
+Bootstrap", 1993, ch. 13, percentile intervals) through `scipy.stats.bootstrap`. Two prompts
+are compared on the same examples, so each resample draws the same example indices for both
+(`paired=True`): the interval is for the difference, and shared example difficulty cancels.
+Macro-F1 here is the unweighted mean of per-class F1 over every declared label, a class with
+no gold and no predicted example counting 0, exactly as `pldc.evaluate.score_predictions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.stats import bootstrap
+
+from pldc.records import Interval
+
+RESAMPLES = 2000
+CONFIDENCE = 0.95
+
+
+def macro_f1_interval(
+    gold: Sequence[str],
+    predicted: Sequence[str],
+    labels: Sequence[str],
+    *,
+    seed: int = 0,
+    resamples: int = RESAMPLES,
+) -> Interval:
+    """Macro-F1 of `predicted` against `gold`, with its 95% percentile bootstrap interval.
+
+    Raises:
+        ValueError: `gold` and `predicted` differ in length or are empty.
+    """
+    g, p = _codes(gold, labels), _codes(predicted, labels)
+    _check(g, p)
+    k = len(labels)
+
+    def statistic(gold_codes, predicted_codes, axis=-1):
+        return _macro_f1(gold_codes, predicted_codes, k)
+
+    return _interval(statistic, (g, p), _macro_f1(g, p, k), seed, resamples)
+
+
+def paired_difference(
+    gold: Sequence[str],
+    predicted_a: Sequence[str],
+    predicted_b: Sequence[str],
+    labels: Sequence[str],
+    *,
+    seed: int = 0,
+    resamples: int = RESAMPLES,
+) -> Interval:
+    """Macro-F1(a) − Macro-F1(b) on the same examples, with its paired 95% bootstrap interval.
+
+    Raises:
+        ValueError: the three sequences differ in length or are empty.
+    """
+    g, a, b = (_codes(x, labels) for x in (gold, predicted_a, predicted_b))
+    _check(g, a)
+    _check(g, b)
+    k = len(labels)
+
+    def statistic(gold_codes, a_codes, b_codes, axis=-1):
+        return _macro_f1(gold_codes, a_codes, k) - _macro_f1(gold_codes, b_codes, k)
+
+    estimate = _macro_f1(g, a, k) - _macro_f1(g, b, k)
+    return _interval(statistic, (g, a, b), estimate, seed, resamples)
+
+
+def _interval(statistic, data, estimate, seed: int, resamples: int) -> Interval:
+    result = bootstrap(
+        data,
+        statistic,
+        paired=True,
+        vectorized=True,
+        n_resamples=resamples,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
+    return Interval(
+        estimate=round(float(estimate), 6),
+        low=round(float(low), 6),
+        high=round(float(high), 6),
+        confidence=CONFIDENCE,
+        resamples=resamples,
+    )
+
+
+def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
+    """Macro-F1 over the last axis, for label codes 0..k-1 (−1: no label)."""
+    f1 = []
+    for label in range(k):
+        is_gold, is_pred = gold == label, predicted == label
+        tp = np.sum(is_gold & is_pred, axis=-1)
+        wrong = np.sum(is_gold != is_pred, axis=-1)
+        denominator = 2 * tp + wrong
+        f1.append(np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0))
+    return np.mean(f1, axis=0)
+
+
+def _codes(values: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    index = {label: i for i, label in enumerate(labels)}
+    return np.array([index.get(v, -1) for v in values], dtype=np.int64)
+
+
+def _check(gold: np.ndarray, predicted: np.ndarray) -> None:
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    if not len(gold):
+        raise ValueError("no examples to score")
