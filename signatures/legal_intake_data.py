@@ -34,55 +34,55 @@ POLICY_RULES: tuple[PolicyRule, ...] = (
     PolicyRule(
         "R1",
         "outside_counsel",
-        "Send any request that involves a patent (a patent license, an infringement claim, an "
-        "invention disclosure or a patent filing) to outside_counsel.",
+        "If the request mentions a patent (a patent license, an infringement claim, an "
+        "invention disclosure or a patent filing), answer outside_counsel.",
         (_OUTSIDE, r"\bpatent"),
     ),
     PolicyRule(
         "R2",
         "outside_counsel",
-        "Send any request whose other party is a government body (a ministry, a federal, "
-        "state, county or city agency or council, or a public school district) to "
-        "outside_counsel.",
+        "If the request mentions a government body (a ministry, a federal, state, county or "
+        "city agency or council, or a public school district), answer outside_counsel.",
         (_OUTSIDE, r"\b(government|public[\s-]sector|ministry|ministries|agency|agencies)\b"),
     ),
     PolicyRule(
         "R3",
         "outside_counsel",
-        "Send any immigration request (a work visa, a work permit or a green card) to "
-        "outside_counsel.",
+        "If the request mentions immigration (a work visa, a work permit or a green card), "
+        "answer outside_counsel.",
         (_OUTSIDE, r"\b(immigration|visas?|work permits?|green cards?)\b"),
     ),
     PolicyRule(
         "R4",
         "self_serve",
-        "Send any non-disclosure agreement (NDA) to self_serve, whoever the other party is, "
-        "even a competitor.",
+        "If the request mentions an NDA (a non-disclosure agreement), answer self_serve, "
+        "whoever the other party is, even a competitor.",
         (_SELF_SERVE, r"\b(ndas?|non-?disclosure)\b"),
     ),
     PolicyRule(
         "R5",
         "self_serve",
-        "Send any renewal of an existing contract to self_serve, even when the price changes.",
+        "If the request mentions the renewal of an existing contract, answer self_serve, even "
+        "when the price changes.",
         (_SELF_SERVE, r"\brenew"),
     ),
     PolicyRule(
         "R6",
         "self_serve",
-        "Send any question about open-source software to self_serve.",
+        "If the request mentions open-source software, answer self_serve.",
         (_SELF_SERVE, r"\bopen[\s-]?source"),
     ),
     PolicyRule(
         "R7",
         "self_serve",
-        "Send any request from a person asking to see or delete the personal data we hold "
-        "about them to self_serve.",
+        "If the request mentions a person asking to see or delete the personal data we hold "
+        "about them, answer self_serve.",
         (_SELF_SERVE, r"\b(personal[\s-]data|data[\s-]subject|their (own )?data)\b"),
     ),
     PolicyRule(
         "R0",
         "in_house",
-        "Send every other request to in_house.",
+        "Otherwise, answer in_house.",
         (_IN_HOUSE, r"\b(otherwise|default|none|no other|remaining|all other|every other|else)\b"),
     ),
 )
@@ -171,16 +171,6 @@ _OPENERS = (
     "Ticket #{ticket} ({dept}):", "Legal intake form, submitted by {name} in {dept}:",
     "{name} from {dept} writes:", "Hi there,", "Good morning,", "", "", "",
 )  # fmt: skip
-_CLOSERS = (
-    "Thanks!", "Thanks in advance.", "Can someone pick this up?",
-    "Let me know what you need from me.", "Happy to jump on a call.", "Best, {name}",
-    "Appreciate the help.", "", "", "",
-)  # fmt: skip
-_URGENCY = (
-    "The CEO is following this one closely.",
-    "Low priority, no hard deadline.",
-    "Their team flagged it as urgent.",
-)
 _DISTRACTORS = (
     "The deal is worth about ${amount}k a year.",
     "We need an answer by {day}.",
@@ -189,7 +179,9 @@ _DISTRACTORS = (
     "{name2} in {dept} is the business owner.",
     "This is for the {project} project.",
     "We have worked with them for {years} years.",
-    *_URGENCY,
+    "The CEO is following this one closely.",
+    "Low priority, no hard deadline.",
+    "Their team flagged it as urgent.",
     "Please charge the time to cost centre CC-{cc}.",
     "I already checked with my manager, {name2}.",
     "The kickoff is planned for {month}.",
@@ -549,14 +541,12 @@ def _make_request(rng: random.Random, target: str) -> tuple[_Request, str]:
         templates = tuple(t for t in templates if "{party}" in t.lower())
     core = rng.choice(templates).format_map(ctx)
     parts = [core]
-    distractors = rng.sample(_DISTRACTORS, rng.choice((0, 1, 1, 2)))
-    if len(set(distractors) & set(_URGENCY)) > 1:  # not "urgent" and "low priority" at once
-        distractors = distractors[:1]
-    for extra in distractors:
-        parts.insert(rng.randint(1, len(parts)), extra.format_map(ctx))
+    # Short requests, at most one distractor: with two distractors and a sign-off, the 0.5B
+    # student applied the true rules far less (docs/demo-ceiling.md, design log).
+    if rng.random() < 0.5:
+        parts.insert(rng.randint(0, 1), rng.choice(_DISTRACTORS).format_map(ctx))
     opener = rng.choice(_OPENERS).format_map(ctx)
-    closer = rng.choice(_CLOSERS).format_map(ctx)
-    text = " ".join(p for p in (opener, *parts, closer) if p)
+    text = " ".join(p for p in (opener, *parts) if p)
     return request, text
 
 
