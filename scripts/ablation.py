@@ -24,6 +24,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import optuna
 
@@ -32,14 +33,30 @@ ROOT = Path(__file__).resolve().parent.parent
 from pldc.backends import open_model  # noqa: E402
 from pldc.compiler import compile_task  # noqa: E402
 from pldc.embed import open_embedder  # noqa: E402
+from pldc.evaluate import score_predictions  # noqa: E402
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 from pldc.presets import load_preset, settings_with  # noqa: E402
 from pldc.progress import RichProgress  # noqa: E402
 from pldc.records import Rule  # noqa: E402
+from pldc.render import render_candidates  # noqa: E402
 from pldc.rulepool import raw_rule_pool  # noqa: E402
 from pldc.search import fit_to_budget  # noqa: E402
-from pldc.stages import extraction, open_workspace, resolution, rule_pool  # noqa: E402
+from pldc.stages import (  # noqa: E402
+    extraction,
+    open_workspace,
+    resolution,
+    rule_pool,
+    verification,
+)
+from pldc.stats import macro_f1_interval, paired_difference  # noqa: E402
 from pldc.taskfile import load_task_file  # noqa: E402
+
+
+class Row(NamedTuple):
+    system_prompt: str
+    rules: int  # candidates in the prompt
+    candidates: int  # candidates it was chosen from (0: not recorded)
+    tokens: int
 
 
 def main() -> None:
@@ -49,6 +66,9 @@ def main() -> None:
     parser.add_argument("--budget", type=int)
     parser.add_argument("--trials", type=int)
     parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--run-dir", type=Path, help="reuse this run directory (e.g. a demo_report.py compile's)"
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # quiet per-trial lines, as pldc compile
 
@@ -63,7 +83,7 @@ def main() -> None:
         {**preset, **{key: value for key, value in flags.items() if value is not None}}
     )
     report_name = task.display_name + (f"-{args.optimizer.stem}" if args.optimizer else "")
-    run_dir = ROOT / ".pldc" / f"ablation-{report_name}"
+    run_dir = args.run_dir or ROOT / ".pldc" / f"ablation-{report_name}"
     progress = RichProgress()
     teacher = open_model(task.teacher or DEFAULT_TEACHER, progress=progress)
     student = open_model(task.student or DEFAULT_STUDENT, progress=progress)
@@ -100,49 +120,94 @@ def main() -> None:
     traces = extraction.run(workspace)
     clustered = rule_pool.run(workspace, traces)
     resolved = resolution.run(workspace, clustered)
+    verified = verification.run(workspace, resolved)
     rounds = resolved.resolution.rounds if resolved.resolution else []
     accepted = [r for r in rounds if r.accepted]
     by_id = {rule.id: rule for rule in resolved.rules}
-    stages = [
-        ("zero-shot (no rules)", []),
-        ("raw per-example rules, budget-trimmed", raw_rule_pool(traces.traces)),
-        ("clustered + synthesized rules", clustered.rules),
+    count = student.count_tokens
+
+    def trimmed(rules: list[Rule]) -> Row:
+        fitted = fit_to_budget(schema, rules, count, settings.token_budget)
+        return Row(fitted.system_prompt, len(fitted.rules), len(rules), fitted.tokens)
+
+    def as_rendered(candidates: list[Rule]) -> Row:
+        prompt = render_candidates(schema, candidates)
+        return Row(prompt, len(candidates), len(candidates), count(prompt))
+
+    candidates_by_id = {rule.id: rule for rule in artifact.provenance.candidate_rules}
+    best = next(t for t in artifact.provenance.trials if t.number == artifact.provenance.best_trial)
+    demonstrations = [r for r in artifact.provenance.candidate_rules if r.kind == "demonstration"]
+    shipped = artifact.prompt.system
+    stages: list[tuple[str, Row]] = [
+        ("zero-shot (no rules)", trimmed([])),
+        ("raw per-example rules, budget-trimmed", trimmed(raw_rule_pool(traces.traces))),
+        ("clustered + synthesized rules", trimmed(clustered.rules)),
         (
             "after conflict resolution",
-            [by_id[i] for i in accepted[-1].rule_ids_after] if accepted else clustered.rules,
+            trimmed(
+                [by_id[i] for i in accepted[-1].rule_ids_after] if accepted else resolved.rules
+            ),
         ),
-        ("full compile (+ Optuna search)", artifact.rules),
     ]
+    if verified is not None:
+        stages.append(("verified rules (kept by verification)", trimmed(verified.kept)))
+    if demonstrations:
+        stages.append(("few-shot: the offered demonstrations alone", as_rendered(demonstrations)))
+    stages.append(
+        ("searched (the best trial)", as_rendered([candidates_by_id[i] for i in best.rule_ids]))
+    )
+    gate_note = f", gate shipped {artifact.gate.shipped}" if artifact.gate else ""
+    stages.append(
+        (
+            f"full compile as shipped{gate_note}",
+            Row(shipped, len(artifact.rules), 0, count(shipped)),
+        )
+    )
     if true_rules:
         oracle = [
             Rule(id=f"true-{i}", text=text, labels=[], source_example_ids=[], support=0)
             for i, text in enumerate(true_rules, start=1)
         ]
-        stages.append(("reference: the task's true rules (not distilled)", oracle))
+        stages.append(("reference: the task's true rules (not distilled)", trimmed(oracle)))
     evaluator = workspace.evaluator
-    rows = []
+    gold = [example.label for example in data.test]
+    labels = schema.labels
+    rows, predicted = [], []
     with progress.stage("ablation rows", total=len(stages)) as stage:
-        for name, rules in stages:
-            fitted = fit_to_budget(schema, rules, student.count_tokens, settings.token_budget)
-            dev, calibration = evaluator.calibrated(
-                settings.calibration, fitted.system_prompt, data.dev
+        for name, row in stages:
+            dev_predicted, calibration = evaluator.predictions(
+                settings.calibration, row.system_prompt, data.dev
             )
-            test = evaluator.evaluate(fitted.system_prompt, data.test, calibration)
+            test_predicted = evaluator.decided(row.system_prompt, data.test, calibration)
+            predicted.append(test_predicted)
+            test = macro_f1_interval(gold, test_predicted, labels)
+            versus_zero = paired_difference(gold, test_predicted, predicted[0], labels)
             rows.append(
                 {
                     "stage": name,
-                    "rules": len(fitted.rules),
-                    "candidates": len(rules),
-                    "tokens": fitted.tokens,
-                    "dev_macro_f1": dev.macro_f1,
-                    "test_macro_f1": test.macro_f1,
-                    "test_accuracy": test.accuracy,
+                    "rules": row.rules,
+                    "candidates": row.candidates,
+                    "tokens": row.tokens,
+                    "dev_macro_f1": score_predictions(
+                        [example.label for example in data.dev], dev_predicted, labels
+                    ).macro_f1,
+                    "test_macro_f1": test.estimate,
+                    "test_ci95": [test.low, test.high],
+                    "test_minus_zero_shot": versus_zero.estimate,
+                    "test_minus_zero_shot_ci95": [versus_zero.low, versus_zero.high],
+                    "test_accuracy": score_predictions(gold, test_predicted, labels).accuracy,
                     "true_rules_stated": (
-                        rules_stated(fitted.system_prompt) if rules_stated else None
+                        rules_stated(row.system_prompt) if rules_stated else None
                     ),
                 }
             )
             stage.advance()
+    if true_rules:
+        reference_gain = rows[-1]["test_minus_zero_shot"]
+        for row in rows:
+            row["share_of_true_rules_gain"] = (
+                row["test_minus_zero_shot"] / reference_gain if reference_gain > 0 else None
+            )
     command = f"python scripts/ablation.py {task_path.as_posix()}"
     if args.optimizer:
         command += f" --optimizer {args.optimizer.as_posix()}"
@@ -166,23 +231,37 @@ def render(name, artifact, rows, data, compile_seconds, command) -> str:
         f"{compile_seconds / 60:.1f} min in this run, reusing any work stored in its run "
         f"directory). Teacher {artifact.teacher.name}, student {artifact.student.name}, budget "
         f"{artifact.token_budget} tokens, seed {artifact.seed}; splits train {len(data.train)}, "
-        f"dev {len(data.dev)}, test {len(data.test)}. Every row is calibrated on the dev inputs "
-        "(batch calibration) and scored on the test split.",
+        f"dev {len(data.dev)}, test {len(data.test)}. "
+        "Every row is calibrated on the dev inputs (batch calibration) and scored on the test "
+        "split; intervals are 95% bootstrap intervals over the test examples, paired with "
+        "zero-shot for the difference (pldc.stats). Share of the true rules' gain: the row's "
+        "gain over zero-shot divided by the true rules' gain.",
         "",
-        "| stage | rules in prompt (of candidates) | tokens | dev Macro-F1 | test Macro-F1 | "
-        "test accuracy |" + (" true rules stated |" if stated else ""),
-        "|---|---:|---:|---:|---:|---:|" + ("---:|" if stated else ""),
+        "| stage | in prompt (of candidates) | tokens | dev Macro-F1 | test Macro-F1 [95% CI] | "
+        "test − zero-shot [95% CI] | share of true rules' gain | test accuracy |"
+        + (" true rules stated |" if stated else ""),
+        "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if stated else ""),
     ]
     for row in rows:
+        low, high = row["test_ci95"]
+        d_low, d_high = row["test_minus_zero_shot_ci95"]
+        share = row.get("share_of_true_rules_gain")
         lines.append(
-            f"| {row['stage']} | {row['rules']} ({row['candidates']}) | {row['tokens']} | "
-            f"{row['dev_macro_f1']:.3f} | {row['test_macro_f1']:.3f} | {row['test_accuracy']:.3f} |"
+            f"| {row['stage']} | {row['rules']}"
+            + (f" ({row['candidates']})" if row["candidates"] else "")
+            + f" | {row['tokens']} | {row['dev_macro_f1']:.3f} | "
+            f"{row['test_macro_f1']:.3f} [{low:.3f}, {high:.3f}] | "
+            f"{row['test_minus_zero_shot']:+.3f} [{d_low:+.3f}, {d_high:+.3f}] | "
+            + (f"{share:.0%}" if share is not None else "—")
+            + f" | {row['test_accuracy']:.3f} |"
             + (
                 f" {len(row['true_rules_stated'])} ({', '.join(row['true_rules_stated']) or '—'}) |"
                 if stated
                 else ""
             )
         )
+    if artifact.gate is not None:
+        lines += ["", f"Gate: {artifact.gate.reason}"]
     resolution = artifact.provenance.resolution
     if resolution is not None:
         lines += ["", f"Conflict resolution stopped because {resolution.stopped_because}."]

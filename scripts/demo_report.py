@@ -1,10 +1,12 @@
-"""Compile the bundled demo task and write what it measured into README.md and docs/demo-run.md.
+"""Compile a bundled demo task and write what it measured into docs/demo-run-<task>.md.
 
-    python scripts/demo_report.py  # runs `pldc compile signatures/expense_claims.py`
+    python scripts/demo_report.py  # runs `pldc compile signatures/legal_intake.py`
+    python scripts/demo_report.py signatures/expense_claims.py
 
-It runs the same compile as the CLI (default models, budget, trials, seed), times it, checks
-how many of the generator's seven true policy rules the compiled prompt states, and rewrites
-the block between the `demo-run` markers in README.md, so every number there comes from here.
+It runs the same compile as the CLI (default models, budget, trials, seed), times it, and
+checks how many of the generator's true policy rules (the task module's `true_rules` and
+`rules_stated`) the compiled prompt states. For the default demo it also rewrites the block
+between the `demo-run` markers in README.md, so every number there comes from here.
 """
 
 from __future__ import annotations
@@ -18,32 +20,35 @@ import sys
 import time
 from pathlib import Path
 
+from pldc.artifact import load_artifact
+from pldc.taskfile import load_task_file
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "signatures"))
-
-from expense_claims_data import POLICY_RULES, rules_stated  # noqa: E402
-
-from pldc.artifact import load_artifact  # noqa: E402
-
-TASK_FILE = ROOT / "signatures" / "expense_claims.py"
+DEMO = Path("signatures") / "legal_intake.py"
 START, END = "<!-- demo-run:start -->", "<!-- demo-run:end -->"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", default=str(ROOT / "compiled" / "expense_claims.json"))
+    parser.add_argument("task_file", nargs="?", default=str(DEMO))
+    parser.add_argument("--output", help="artifact path (default: compiled/<task>.json)")
     parser.add_argument("--fresh", action="store_true", help="discard the resumable run first")
     args = parser.parse_args()
 
-    run_dir = ROOT / ".pldc" / "demo-report"
+    task_file = Path(args.task_file)
+    task = load_task_file(ROOT / task_file)
+    module = sys.modules[task.signature.__module__]
+    name = task.display_name
+    output = args.output or str(Path("compiled") / f"{name}.json")
+    run_dir = ROOT / ".pldc" / f"demo-report-{name}"
     if args.fresh and run_dir.exists():
         shutil.rmtree(run_dir)
     command = [
         "pldc",
         "compile",
-        str(TASK_FILE.relative_to(ROOT)),
+        task_file.as_posix(),
         "-o",
-        args.output,
+        output,
         "--run-dir",
         str(run_dir.relative_to(ROOT)),
     ]
@@ -52,70 +57,90 @@ def main() -> None:
     seconds = time.perf_counter() - started
     if completed.returncode != 0:
         sys.exit(f"compile failed:\n{completed.stderr}")
-    artifact = load_artifact(args.output)
-    report = render_report(artifact, seconds, completed.stdout, " ".join(command[:3]))
-    (ROOT / "docs").mkdir(exist_ok=True)
-    (ROOT / "docs" / "demo-run.md").write_text(report)
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    block = f"{START}\n{report_summary(artifact, seconds)}\n{END}"
-    readme.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), block, text, flags=re.S))
+    artifact = load_artifact(ROOT / output)
+    doc = Path("docs") / f"demo-run-{name}.md"
+    summary = report_summary(artifact, seconds, module, doc, " ".join(command[:3]))
+    report = render_report(artifact, summary, module, completed.stdout, " ".join(command[:3]))
+    (ROOT / doc).parent.mkdir(exist_ok=True)
+    (ROOT / doc).write_text(report)
+    if task_file == DEMO:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        block = f"{START}\n{summary}\n{END}"
+        readme.write_text(
+            re.sub(re.escape(START) + ".*?" + re.escape(END), block, text, flags=re.S)
+        )
     print(report)
 
 
-def report_summary(artifact, seconds: float) -> str:
+def report_summary(artifact, seconds: float, module, doc: Path, command: str) -> str:
     scores = artifact.scores
     margin = scores.test.macro_f1 - scores.baseline_test.macro_f1
-    recovered = rules_stated(artifact.prompt.system)
-    return "\n".join(
-        [
-            f"Measured by `python scripts/demo_report.py` on {machine()}: the compile took "
-            f"**{seconds / 60:.1f} minutes** (teacher {artifact.teacher.name}, student "
-            f"{artifact.student.name}, {len(artifact.provenance.trials)} trials, budget "
-            f"{artifact.token_budget} tokens).",
-            "",
-            "| prompt | dev Macro-F1 | test Macro-F1 | test accuracy | system-prompt tokens |",
-            "|---|---:|---:|---:|---:|",
-            f"| student, no rules | {scores.baseline_dev.macro_f1:.3f} | "
-            f"{scores.baseline_test.macro_f1:.3f} | {scores.baseline_test.accuracy:.3f} | "
-            f"{artifact.baseline_token_count} |",
-            f"| student + {len(artifact.rules)} compiled rules | {scores.dev.macro_f1:.3f} | "
-            f"{scores.test.macro_f1:.3f} | {scores.test.accuracy:.3f} | {artifact.token_count} |",
-            "",
-            f"Margin on the test split ({scores.test.n} claims): **{margin:+.3f} Macro-F1**. "
-            f"The compiled prompt states {len(recovered)} of the generator's "
-            f"{len(POLICY_RULES) - 1} true policy rules"
-            + (f" ({', '.join(recovered)})." if recovered else "."),
-            "Full output, the rules kept and their provenance: "
-            "[docs/demo-run.md](docs/demo-run.md).",
-        ]
-    )
+    recovered = module.rules_stated(artifact.prompt.system)
+    gate = artifact.gate
 
+    def interval(scores) -> str:
+        ci = scores.macro_f1_interval
+        return (
+            f"{scores.macro_f1:.3f} [{ci.low:.3f}, {ci.high:.3f}]"
+            if ci
+            else f"{scores.macro_f1:.3f}"
+        )
 
-def render_report(artifact, seconds: float, cli_output: str, command: str) -> str:
+    shipped = f"student + {len(artifact.rules)} compiled rules"
+    demonstrations = [r for r in artifact.rules if r.kind == "demonstration"]
+    if demonstrations:
+        shipped += f" ({len(demonstrations)} of them demonstrations)"
     lines = [
-        "# Demo compile: expense-claim review",
+        f"Measured by `{command}` through `python scripts/demo_report.py` on {machine()}: "
+        f"the compile took **{seconds / 60:.1f} minutes** (teacher {artifact.teacher.name}, "
+        f"student {artifact.student.name}, {len(artifact.provenance.trials)} trials, budget "
+        f"{artifact.token_budget} tokens).",
+        "",
+        "| prompt | dev Macro-F1 | test Macro-F1 [95% CI] | test accuracy | system-prompt tokens |",
+        "|---|---:|---:|---:|---:|",
+        f"| student, no rules | {scores.baseline_dev.macro_f1:.3f} | "
+        f"{interval(scores.baseline_test)} | {scores.baseline_test.accuracy:.3f} | "
+        f"{artifact.baseline_token_count} |",
+        f"| {shipped} | {scores.dev.macro_f1:.3f} | "
+        f"{interval(scores.test)} | {scores.test.accuracy:.3f} | {artifact.token_count} |",
+        "",
+        f"Margin on the test split ({scores.test.n} examples): **{margin:+.3f} Macro-F1**. "
+        f"The compiled prompt states {len(recovered)} of the generator's "
+        f"{len(module.true_rules) - 1} true policy rules besides the default"
+        + (f" ({', '.join(recovered)})." if recovered else "."),
+    ]
+    if gate is not None:
+        lines.append(f"Gate: {gate.reason}")
+    lines.append(f"Full output, the rules kept and their provenance: [{doc}]({doc}).")
+    return "\n".join(lines)
+
+
+def render_report(artifact, summary: str, module, cli_output: str, command: str) -> str:
+    lines = [
+        f"# Demo compile: {artifact.task.name}",
         "",
         f"Generated by `python scripts/demo_report.py`; the compile is `{command}`.",
         "",
-        report_summary(artifact, seconds),
+        summary,
         "",
-        "## Rules in the compiled prompt, with provenance",
+        "## The compiled prompt's rules and demonstrations, with provenance",
         "",
-        "| # | rule | labels | support | source examples | true rule stated |",
-        "|---:|---|---|---:|---|---|",
+        "| # | kind | text | labels | support | source examples | true rule stated |",
+        "|---:|---|---|---|---:|---|---|",
     ]
     for number, rule in enumerate(artifact.rules, start=1):
-        stated = ", ".join(rules_stated(rule.text)) or "—"
+        stated = ", ".join(module.rules_stated(rule.text)) or "—"
+        text = rule.text.replace("\n", " ").replace("|", "\\|")
         lines.append(
-            f"| {number} | {rule.text} | {', '.join(rule.labels)} | {rule.support} | "
+            f"| {number} | {rule.kind} | {text} | {', '.join(rule.labels)} | {rule.support} | "
             f"{', '.join(rule.source_example_ids)} | {stated} |"
         )
     lines += [
         "",
-        f"{len(artifact.provenance.candidate_rules)} candidate rules were written by the teacher "
-        f"for {artifact.provenance.teacher_examples} training claims; the search kept "
-        f"{len(artifact.rules)}.",
+        f"{len(artifact.provenance.candidate_rules)} candidates (rules written by the teacher "
+        f"for {artifact.provenance.teacher_examples} training examples, and demonstrations) "
+        f"were offered; the shipped prompt holds {len(artifact.rules)}.",
         "",
         "## `pldc compile` output",
         "",
