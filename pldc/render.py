@@ -21,6 +21,9 @@ EditAction = Literal["revise", "add", "remove", "split"]
 
 RULES_HEADING = "Decision rules:"
 EXAMPLES_HEADING = "Examples:"
+# The teacher's role in all three of its prompts: the task itself comes in the user message, so
+# one wording fits moderation, finance and law alike (it used to be a "senior compliance analyst").
+TEACHER_ROLE = "You are an expert at the task described below."
 
 
 def render_system_prompt(
@@ -120,7 +123,7 @@ def render_extraction_messages(
     prefix in the teacher's KV cache.
     """
     system = (
-        "You are a senior compliance analyst. You write the general decision rules that explain "
+        f"{TEACHER_ROLE} You write the general decision rules that explain "
         "why cases receive their labels, so that a junior reviewer can apply them to new cases."
     )
     shown = (
@@ -208,7 +211,7 @@ def render_synthesis_messages(
     """PLD's synthesis: one general rule for a cluster of rules written for different cases."""
     numbered = "\n".join(f"{i}. {rule}" for i, rule in enumerate(member_rules, start=1))
     system = (
-        "You are a senior compliance analyst. You merge case-by-case decision rules into one "
+        f"{TEACHER_ROLE} You merge case-by-case decision rules into one "
         "general rule that a junior reviewer can apply to new cases."
     )
     user = (
@@ -242,7 +245,7 @@ def render_resolution_messages(
         f"- {_case_line(schema, inputs)} -> {label}" for inputs, label in successes
     )
     system = (
-        "You are a senior compliance analyst. You maintain the numbered decision rules a junior "
+        f"{TEACHER_ROLE} You maintain the numbered decision rules a junior "
         "reviewer follows, and you fix them where they lead the reviewer to a wrong decision."
     )
     user = (
