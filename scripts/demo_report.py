@@ -12,6 +12,7 @@ between the `demo-run` markers in README.md, so every number there comes from he
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import re
 import shutil
@@ -33,6 +34,11 @@ def main() -> None:
     parser.add_argument("task_file", nargs="?", default=str(DEMO))
     parser.add_argument("--output", help="artifact path (default: compiled/<task>.json)")
     parser.add_argument("--fresh", action="store_true", help="discard the resumable run first")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite the report from the last compile's artifact and record, without compiling",
+    )
     args = parser.parse_args()
 
     task_file = Path(args.task_file)
@@ -52,15 +58,22 @@ def main() -> None:
         "--run-dir",
         str(run_dir.relative_to(ROOT)),
     ]
-    started = time.perf_counter()
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if completed.returncode != 0:
-        sys.exit(f"compile failed:\n{completed.stderr}")
+    record = ROOT / "docs" / f"demo-run-{name}.json"  # the compile's time and output
+    if not args.render_only:
+        started = time.perf_counter()
+        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        if completed.returncode != 0:
+            sys.exit(f"compile failed:\n{completed.stderr}")
+        record.write_text(
+            json.dumps({"seconds": round(seconds, 1), "output": completed.stdout}, indent=2) + "\n"
+        )
+    recorded = json.loads(record.read_text())
+    seconds, cli_output = recorded["seconds"], recorded["output"]
     artifact = load_artifact(ROOT / output)
     doc = Path("docs") / f"demo-run-{name}.md"
     summary = report_summary(artifact, seconds, module, doc, " ".join(command[:3]))
-    report = render_report(artifact, summary, module, completed.stdout, " ".join(command[:3]))
+    report = render_report(artifact, summary, module, cli_output, " ".join(command[:3]))
     (ROOT / doc).parent.mkdir(exist_ok=True)
     (ROOT / doc).write_text(report)
     if task_file == DEMO:
@@ -87,6 +100,14 @@ def report_summary(artifact, seconds: float, module, doc: Path, command: str) ->
             else f"{scores.macro_f1:.3f}"
         )
 
+    def ci(difference) -> str:
+        if difference is None:
+            return ""
+        return f" [{difference.low:+.3f}, {difference.high:+.3f}] (paired bootstrap, 95%)"
+
+    def gain(what: str, difference) -> str:
+        return f"{what} {difference.estimate:+.3f}{ci(difference)}" if difference else ""
+
     shipped = f"student + {len(artifact.rules)} compiled rules"
     demonstrations = [r for r in artifact.rules if r.kind == "demonstration"]
     if demonstrations:
@@ -105,7 +126,17 @@ def report_summary(artifact, seconds: float, module, doc: Path, command: str) ->
         f"| {shipped} | {scores.dev.macro_f1:.3f} | "
         f"{interval(scores.test)} | {scores.test.accuracy:.3f} | {artifact.token_count} |",
         "",
-        f"Margin on the test split ({scores.test.n} examples): **{margin:+.3f} Macro-F1**. "
+        f"Margin over zero-shot on the test split ({scores.test.n} examples): "
+        f"**{margin:+.3f} Macro-F1**"
+        + ci(scores.test_gain_over_baseline)
+        + (
+            f"; few-shot (the offered demonstrations alone) scores "
+            f"{interval(scores.few_shot_test)}"
+            + gain(", and the shipped prompt's gain over it is", scores.test_gain_over_few_shot)
+            if scores.few_shot_test is not None
+            else ""
+        )
+        + ". "
         f"The compiled prompt states {len(recovered)} of the generator's "
         f"{len(module.true_rules) - 1} true policy rules besides the default"
         + (f" ({', '.join(recovered)})." if recovered else "."),
