@@ -1,10 +1,11 @@
 """Demo task: route requests to an in-house legal team's intake desk under a house policy.
 
 The data comes from `legal_intake_data.py` beside this file: a seeded generator with a hidden
-seven-rule routing policy and 5% label noise (600 requests: 300 train, 90 dev, 210 test), so no external data is needed and a script can
-check how many of the true rules a compiled prompt recovers. Every rule is categorical (a
-topic, a party type or a document type named in the request), so a small student can apply
-the rules once it is told them; scripts/demo_ceiling.py measures how far that takes it.
+seven-rule routing policy and 5% label noise (600 requests, split about 300 / 90 / 210), so no
+external data is needed and a script can check how many of the true rules a compiled prompt
+recovers. Every rule is categorical (a topic, a party type or a document type named in the
+request), so a small student can apply the rules once it is told them;
+scripts/demo_ceiling.py measures how far that takes it.
 """
 
 from typing import Literal
