@@ -8,6 +8,7 @@ trust it.
 from __future__ import annotations
 
 import typing
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,6 +50,8 @@ class Task:
     `student` override pldc's default models for this task; the command line overrides both.
     `pinned_rules` are rules the compiled prompt always states first, in this order (mandatory
     compliance rules, say); they count against the token budget and the search never drops them.
+    `truncate` names input fields whose end pldc may cut (marked "…") when an example would not
+    fit the student's context at the token budget; without it such examples are refused, by id.
     """
 
     signature: type
@@ -61,6 +64,7 @@ class Task:
     teacher: str | None = None
     student: str | None = None
     pinned_rules: tuple[str, ...] = ()
+    truncate: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         rules = self.pinned_rules
@@ -70,6 +74,37 @@ class Task:
                 'pinned_rules=["Escalate every claim above $5,000."].'
             )
         object.__setattr__(self, "pinned_rules", tuple(r.strip() for r in rules))
+        fields = self.truncate
+        if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
+            raise TaskFileError(
+                f"Task(truncate={fields!r}): give a list of input field names, e.g. "
+                'truncate=["claim"].'
+            )
+        object.__setattr__(self, "truncate", tuple(fields))
+
+    def check_field_names(self) -> None:
+        """Refuse `columns` keys and `truncate` names that are not fields of the signature,
+        which would otherwise be silently ignored."""
+        schema = self.schema
+        fields = (*schema.input_names, schema.output_field)
+        for name, column in self.columns.items():
+            if name not in fields:
+                raise TaskFileError(
+                    f"Task(columns={dict(self.columns)!r}) maps {name!r}, which is not a field "
+                    f"of signature {schema.signature_name!r} (fields: "
+                    f"{', '.join(map(repr, fields))}); key columns= by field name."
+                )
+            if not isinstance(column, str):
+                raise TaskFileError(
+                    f"Task(columns=...) maps field {name!r} to {column!r}; give a column name."
+                )
+        for name in self.truncate:
+            if name not in schema.input_names:
+                raise TaskFileError(
+                    f"Task(truncate={list(self.truncate)!r}) names {name!r}, which is not an "
+                    f"input field of signature {schema.signature_name!r} (input fields: "
+                    f"{', '.join(map(repr, schema.input_names))})."
+                )
 
     @property
     def schema(self) -> TaskSchema:
@@ -132,6 +167,7 @@ class TaskSchema:
                 f"signature {name!r}: output field {output_name!r} needs at least two distinct "
                 f"string labels, got {list(labels)}."
             )
+        _check_labels_readable(f"signature {name!r}: output field {output_name!r}", labels)
         instruction = (getattr(signature, "instructions", "") or "").strip()
         if not instruction or instruction == _dspy_default_instruction(signature):
             raise TaskFileError(
@@ -159,6 +195,46 @@ def _literal_labels(annotation: Any) -> tuple[str, ...] | None:
     if not all(isinstance(v, str) for v in values):
         return ()
     return tuple(values)
+
+
+def label_key(label: str) -> str:
+    """What a reader (or a student's reply) can tell of a label: its Unicode NFC form,
+    case-folded, with runs of whitespace made one space and the ends trimmed."""
+    return " ".join(unicodedata.normalize("NFC", label).casefold().split())
+
+
+def _check_labels_readable(where: str, labels: tuple[str, ...]) -> None:
+    """Refuse labels the prompt cannot list, or a reply cannot tell apart: empty ones, ones
+    with surrounding whitespace, a comma (the answer format lists labels separated by ", ") or
+    a line break, and two that differ only in case, whitespace or Unicode normalization."""
+    for label in labels:
+        problem = _unreadable(label)
+        if problem:
+            raise TaskFileError(
+                f"{where}: label {label!r} {problem}; every label must be a non-empty name the "
+                'answer format can list, e.g. Literal["approve", "reject"].'
+            )
+    seen: dict[str, str] = {}
+    for label in labels:
+        earlier = seen.setdefault(label_key(label), label)
+        if earlier != label:
+            raise TaskFileError(
+                f"{where}: labels {earlier!r} and {label!r} differ only in case, whitespace or "
+                "Unicode normalization, so a reply cannot tell them apart; merge them or rename "
+                "one."
+            )
+
+
+def _unreadable(label: str) -> str | None:
+    if not label.strip():
+        return "is empty"
+    if label != label.strip():
+        return "has leading or trailing whitespace"
+    if "," in label:
+        return 'holds a comma, which the answer format uses to separate labels (", ")'
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in label):
+        return "holds a line break or control character"
+    return None
 
 
 def _dspy_default_instruction(signature: Any) -> str:
