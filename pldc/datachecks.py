@@ -134,7 +134,8 @@ def check_duplicates(examples: Sequence[Labelled], source: str) -> None:
     conflicting = [d for d in duplicates if len({examples[i].label for i in d}) > 1]
     if conflicting:
         shown = "; ".join(
-            ", ".join(f"{examples[i].id!r} ({examples[i].label})" for i in indices)
+            ", ".join(f"{examples[i].id!r} ({examples[i].label})" for i in indices[:SHOWN])
+            + (f" and {len(indices) - SHOWN} more" if len(indices) > SHOWN else "")
             for indices in conflicting[:SHOWN]
         )
         more = f"; and {len(conflicting) - SHOWN} more" if len(conflicting) > SHOWN else ""
