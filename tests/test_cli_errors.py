@@ -146,3 +146,22 @@ def test_compile_with_an_unknown_preset_key_names_the_file_and_key(tmp_path, cap
 
     assert_one_error_report(code, out, err)
     assert str(preset) in unwrapped(err) and "'trails'" in err
+
+
+def test_a_data_warning_prints_as_one_warning_line_before_any_model_loads(tmp_path, capsys):
+    task_path = tmp_path / "task.py"
+    records = [
+        {"claim": f"taxi {i % 19}", "decision": ("approve", "reject")[i % 19 % 2]}
+        for i in range(20)
+    ]
+    task_path.write_text(
+        VALID_TASK.replace('[{"claim": "taxi", "decision": "approve"}]', repr(records))
+    )
+
+    code, out, err = run(["compile", str(task_path), "--storage", "not a url"], capsys)
+
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 2
+    assert lines[0].startswith("warning: ") and "1 input text(s) occur more than once" in lines[0]
+    assert lines[1].startswith("error: --storage 'not a url'")
+    assert "Traceback" not in out + err
