@@ -26,6 +26,7 @@ from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
 from pldc.report import print_scores, print_summary, show_artifact
 from pldc.settings import DeclaredSetting, declared_settings
+from pldc.task import Task
 from pldc.taskfile import load_task_file
 
 console = Console()
@@ -164,13 +165,14 @@ def _compile(args: argparse.Namespace) -> int:
     data = load_task_data(task, source, task_path.parent)
     output = Path(args.output or Path("compiled") / f"{task.display_name}.json")
     run_dir = Path(args.run_dir) if args.run_dir else DEFAULT_RUN_ROOT / task.display_name
-    check_before_models(output=output, run_dir=run_dir, storage=args.storage)
+    named_student, student_name = _model_choice("student", args, task, DEFAULT_STUDENT, source)
+    named_teacher, teacher_name = _model_choice("teacher", args, task, DEFAULT_TEACHER, source)
+    models = {named_student: student_name, named_teacher: teacher_name}
+    check_before_models(output=output, run_dir=run_dir, storage=args.storage, models=models)
     progress = RichProgress()
-    student_name = args.student or task.student or DEFAULT_STUDENT
     student = open_model(student_name, api_base=args.student_api_base, progress=progress)
     # What needs the student's tokenizer, before the teacher loads.
     data = fit_to_student(task, data, student, settings.token_budget, source)
-    teacher_name = args.teacher or task.teacher or DEFAULT_TEACHER
     teacher = open_model(teacher_name, api_base=args.teacher_api_base, progress=progress)
     artifact = compile_task(
         task,
@@ -191,6 +193,18 @@ def _compile(args: argparse.Namespace) -> int:
         f"(content hash {artifact.content_hash[:12]})"
     )
     return 0
+
+
+def _model_choice(
+    role: str, args: argparse.Namespace, task: Task, default: str, source: str
+) -> tuple[str, str]:
+    """Where the `role` model's name comes from (the flag, else the task file, else the
+    default), and the name."""
+    if getattr(args, role):
+        return f"--{role}", getattr(args, role)
+    if getattr(task, role):
+        return f"{source}: Task({role}=...)", getattr(task, role)
+    return f"--{role}", default
 
 
 def _eval(args: argparse.Namespace) -> int:

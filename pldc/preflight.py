@@ -24,7 +24,8 @@ from pathlib import Path
 from pldc.backends.base import Backend
 from pldc.data import Example, TaskData
 from pldc.datachecks import listed
-from pldc.errors import BudgetError, DataError, DataWarning, SettingsError
+from pldc.errors import BudgetError, DataError, DataWarning, ModelError, SettingsError
+from pldc.models import CATALOGUE
 from pldc.render import render_messages, render_user_template
 from pldc.rulepool import pinned_rules
 from pldc.search import fit_to_budget
@@ -34,9 +35,14 @@ TRUNCATION_MARK = "…"
 SPLITS = ("train", "dev", "test")
 
 
-def check_before_models(*, output: Path, run_dir: Path, storage: str | None) -> None:
+def check_before_models(
+    *, output: Path, run_dir: Path, storage: str | None, models: Mapping[str, str] | None = None
+) -> None:
     """Refuse an artifact path, run directory or storage URL the compile could not use, which
-    it would otherwise find only after its models ran. Raises `SettingsError`."""
+    it would otherwise find only after its models ran, and a model name (`models`: its flag ->
+    the name) that names no model. Raises `SettingsError`, or `ModelError` for a model."""
+    for flag, name in (models or {}).items():
+        check_model_name(name, flag)
     if output.is_dir():
         raise SettingsError(f"-o {output}: is a folder; give the artifact's file path.", "output")
     _check_creatable(output.parent, f"-o {output}", "output")
@@ -48,6 +54,21 @@ def check_before_models(*, output: Path, run_dir: Path, storage: str | None) -> 
     _check_creatable(run_dir, f"--run-dir {run_dir}", "run_dir")
     if storage is not None:
         check_storage_url(storage)
+
+
+def check_model_name(name: str, flag: str) -> None:
+    """Refuse a model name `open_model` would refuse, before another model loads: one neither
+    in the catalogue, nor a `.gguf` file that exists, nor a `provider/model` string."""
+    if name in CATALOGUE or ("/" in name and not name.endswith(".gguf")):
+        return
+    if name.endswith(".gguf"):
+        if not Path(name).expanduser().is_file():
+            raise ModelError(f"{flag} {name}: no such model file; give the path of a .gguf file.")
+        return
+    raise ModelError(
+        f"{flag} {name}: unknown model; use a local model ({', '.join(sorted(CATALOGUE))}), a "
+        "path to a .gguf file, or a dspy/litellm model string such as 'openai/gpt-4o-mini'."
+    )
 
 
 def _check_creatable(folder: Path, what: str, setting: str) -> None:

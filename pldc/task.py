@@ -32,6 +32,15 @@ class Splits:
 
     def __post_init__(self) -> None:
         fractions = (self.train, self.dev, self.test)
+        if not all(isinstance(f, int | float) and not isinstance(f, bool) for f in fractions):
+            raise TaskFileError(
+                f"Splits(train={self.train!r}, dev={self.dev!r}, test={self.test!r}): give each "
+                "fraction as a number, e.g. Splits(train=0.6, dev=0.2, test=0.2)."
+            )
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise TaskFileError(f"Splits(seed={self.seed!r}): give the seed as a whole number.")
+        if self.group_by is not None and not isinstance(self.group_by, str):
+            raise TaskFileError(f"Splits(group_by={self.group_by!r}): give a column name.")
         if any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
             raise TaskFileError(
                 f"Splits(train={self.train}, dev={self.dev}, test={self.test}): each fraction "
@@ -67,6 +76,7 @@ class Task:
     truncate: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self._check_types()
         rules = self.pinned_rules
         if isinstance(rules, str) or not all(isinstance(r, str) and r.strip() for r in rules):
             raise TaskFileError(
@@ -81,6 +91,23 @@ class Task:
                 'truncate=["claim"].'
             )
         object.__setattr__(self, "truncate", tuple(fields))
+
+    def _check_types(self) -> None:
+        """Refuse a field of the wrong type, which would otherwise fail later as a raw error."""
+        if not isinstance(self.splits, Splits):
+            raise TaskFileError(
+                f"Task(splits={self.splits!r}): give a pldc.Splits, e.g. "
+                "splits=pldc.Splits(train=0.6, dev=0.2, test=0.2)."
+            )
+        if not isinstance(self.columns, Mapping):
+            raise TaskFileError(
+                f"Task(columns={self.columns!r}): give a dict of signature field -> data column, "
+                'e.g. columns={"claim": "text"}.'
+            )
+        for name in ("id_column", "name", "teacher", "student", "dataset_split"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TaskFileError(f"Task({name}={value!r}): give a string.")
 
     def check_field_names(self) -> None:
         """Refuse `columns` keys and `truncate` names that are not fields of the signature,

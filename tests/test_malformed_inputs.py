@@ -15,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from pldc import ArtifactError, BudgetError, DataError, PLDError, SettingsError, TaskFileError, cli
+from pldc import (
+    ArtifactError,
+    BudgetError,
+    DataError,
+    ModelError,
+    PLDError,
+    SettingsError,
+    TaskFileError,
+    cli,
+)
 from pldc.backends import FunctionBackend
 from pldc.models import DEFAULT_STUDENT
 
@@ -220,6 +229,30 @@ TASK_FILES = [
         TaskFileError,
         "maps 'text', which is not a field",
         task_source(task_args=", columns={'text': 'claim'}"),
+    ),
+    compile_case(
+        "splits given as a tuple",
+        TaskFileError,
+        "give a pldc.Splits",
+        task_source(task_args=", splits=(0.6, 0.2, 0.2)"),
+    ),
+    compile_case(
+        "split fraction given as text",
+        TaskFileError,
+        "give each fraction as a number",
+        task_source(task_args=", splits=pldc.Splits(train='0.6', dev=0.2, test=0.2)"),
+    ),
+    compile_case(
+        "columns given as a list",
+        TaskFileError,
+        "give a dict of signature field -> data column",
+        task_source(task_args=", columns=['claim']"),
+    ),
+    compile_case(
+        "task file naming an unknown student",
+        ModelError,
+        "task.py: Task(student=...) tiny-model: unknown model",
+        task_source(task_args=", student='tiny-model'"),
     ),
     compile_case(
         "truncate naming no input field",
@@ -442,6 +475,25 @@ BUDGETS_AND_SETTINGS = [
     ),
 ]
 
+MODELS = [
+    compile_case(
+        "teacher of an unknown name",
+        ModelError,
+        "--teacher nosuchmodel: unknown model",
+        None,
+        "--teacher",
+        "nosuchmodel",
+    ),
+    compile_case(
+        "student file missing",
+        ModelError,
+        "--student missing.gguf: no such model file",
+        None,
+        "--student",
+        "missing.gguf",
+    ),
+]
+
 STORAGE_URLS = [
     compile_case(
         "storage URL malformed", SettingsError, "not a database URL", None, "--storage", "study.db"
@@ -525,7 +577,7 @@ ARTIFACTS = [
     ),
 ]
 
-CASES = [*TASK_FILES, *DATA, *BUDGETS_AND_SETTINGS, *STORAGE_URLS, *ARTIFACTS]
+CASES = [*TASK_FILES, *DATA, *BUDGETS_AND_SETTINGS, *MODELS, *STORAGE_URLS, *ARTIFACTS]
 
 
 def fake_student(context_window: int | None) -> FunctionBackend:
@@ -561,7 +613,8 @@ def files_in(folder: Path) -> set[Path]:
 def test_the_table_holds_at_least_thirty_cases_of_every_kind():
     assert len(CASES) >= 30
     assert len({case.id for case in CASES}) == len(CASES)
-    assert all(kind for kind in (TASK_FILES, DATA, BUDGETS_AND_SETTINGS, STORAGE_URLS, ARTIFACTS))
+    kinds = (TASK_FILES, DATA, BUDGETS_AND_SETTINGS, MODELS, STORAGE_URLS, ARTIFACTS)
+    assert all(kinds)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
