@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import optuna
@@ -15,15 +16,17 @@ from rich.text import Text
 from pldc._litellm import keep_litellm_offline
 from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
-from pldc.compiler import compile_task
-from pldc.data import load_task_and_data
-from pldc.errors import DataError, ModelError, PLDError
+from pldc.compiler import DEFAULT_RUN_ROOT, compile_task
+from pldc.data import load_task_and_data, load_task_data
+from pldc.errors import DataError, ModelError, PLDError, PLDWarning
 from pldc.evaluate import StudentEvaluator
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, DEFAULT_TEACHER
+from pldc.preflight import check_before_models, fit_to_student
 from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
 from pldc.report import print_scores, print_summary, show_artifact
 from pldc.settings import DeclaredSetting, declared_settings
+from pldc.task import Task
 from pldc.taskfile import load_task_file
 
 console = Console()
@@ -35,7 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Rich progress reports the search; Optuna's per-trial log lines would break its display.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_printer(warnings.showwarning)
+            return args.run(args)
     except PLDError as exc:
         message = Text("error: ", style="bold red") + Text(str(exc))
         Console(stderr=True, soft_wrap=True).print(message, highlight=False)
@@ -45,6 +50,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "[yellow]interrupted[/]: finished work is saved; rerun the same command to resume."
         )
         return 130
+
+
+def _warning_printer(show_other: Callable[..., None]) -> Callable[..., None]:
+    """A `warnings.showwarning` that prints pldc's warnings as one `warning:` line each."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if not issubclass(category, PLDWarning):
+            show_other(message, category, filename, lineno, file, line)
+            return
+        text = Text("warning: ", style="bold yellow") + Text(str(message))
+        Console(stderr=True, soft_wrap=True).print(text, highlight=False)
+
+    return show
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -141,24 +159,33 @@ def _compile(args: argparse.Namespace) -> int:
         flags={d.name: d.flag for d in flagged if d.name in given},
     )
     task_path = Path(args.task_file)
+    source = str(task_path)
     task = load_task_file(task_path)
+    # Every check that needs no model runs before one loads (pldc.preflight gives the order).
+    data = load_task_data(task, source, task_path.parent)
+    output = Path(args.output or Path("compiled") / f"{task.display_name}.json")
+    run_dir = Path(args.run_dir) if args.run_dir else DEFAULT_RUN_ROOT / task.display_name
+    named_student, student_name = _model_choice("student", args, task, DEFAULT_STUDENT, source)
+    named_teacher, teacher_name = _model_choice("teacher", args, task, DEFAULT_TEACHER, source)
+    models = {named_student: student_name, named_teacher: teacher_name}
+    check_before_models(output=output, run_dir=run_dir, storage=args.storage, models=models)
     progress = RichProgress()
-    teacher_name = args.teacher or task.teacher or DEFAULT_TEACHER
-    student_name = args.student or task.student or DEFAULT_STUDENT
-    teacher = open_model(teacher_name, api_base=args.teacher_api_base, progress=progress)
     student = open_model(student_name, api_base=args.student_api_base, progress=progress)
+    # What needs the student's tokenizer, before the teacher loads.
+    data = fit_to_student(task, data, student, settings.token_budget, source)
+    teacher = open_model(teacher_name, api_base=args.teacher_api_base, progress=progress)
     artifact = compile_task(
         task,
         teacher=teacher,
         student=student,
         settings=settings,
-        run_dir=Path(args.run_dir) if args.run_dir else None,
-        source=str(task_path),
+        run_dir=run_dir,
+        source=source,
         base_dir=task_path.parent,
         progress=progress,
         storage=args.storage,
+        data=data,
     )
-    output = Path(args.output or Path("compiled") / f"{task.display_name}.json")
     artifact.save(output)
     print_summary(console, artifact)
     console.print(
@@ -166,6 +193,18 @@ def _compile(args: argparse.Namespace) -> int:
         f"(content hash {artifact.content_hash[:12]})"
     )
     return 0
+
+
+def _model_choice(
+    role: str, args: argparse.Namespace, task: Task, default: str, source: str
+) -> tuple[str, str]:
+    """Where the `role` model's name comes from (the flag, else the task file, else the
+    default), and the name."""
+    if getattr(args, role):
+        return f"--{role}", getattr(args, role)
+    if getattr(task, role):
+        return f"{source}: Task({role}=...)", getattr(task, role)
+    return f"--{role}", default
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -178,9 +217,10 @@ def _eval(args: argparse.Namespace) -> int:
             f"{task_path}: labels {list(schema.labels)} differ from the artifact's "
             f"{artifact.prompt.labels}; evaluate the artifact against the task it was compiled for."
         )
-    examples = data.split(args.split)
     progress = RichProgress()
     student = open_recorded_model(artifact.student)
+    data = fit_to_student(task, data, student, artifact.token_count, str(task_path))
+    examples = data.split(args.split)
     evaluator = StudentEvaluator(student, schema, artifact.prompt.user_template)
     with progress.stage(f"eval {args.split}", total=len(examples)) as stage:
         scores = evaluator.evaluate(artifact.prompt.system, examples, artifact.calibration, stage)

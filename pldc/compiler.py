@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pldc._litellm import keep_litellm_offline
 from pldc.backends.base import Backend
+from pldc.data import TaskData
 from pldc.embed import Embedder
 from pldc.evaluate import StudentEvaluator
 from pldc.progress import NullProgress, Progress
@@ -50,6 +51,7 @@ def compile_task(
     embedder: Embedder | None = None,
     storage: str | None = None,
     open_worker_evaluator: Callable[[], StudentEvaluator] | None = None,
+    data: TaskData | None = None,
 ) -> CompiledPrompt:
     """Compile `task` into a frozen prompt for `student`, distilled from `teacher`.
 
@@ -57,8 +59,9 @@ def compile_task(
     file in error messages; `base_dir` resolves its relative data paths. `storage` is an Optuna
     storage URL for the search study (default: SQLite in the run directory). Search workers
     beyond the first reopen the student recorded in its identity, unless
-    `open_worker_evaluator` (a picklable factory) gives them one. Raises `DataError`,
-    `BudgetError` (before any model runs), `SettingsError` or another `PLDError`.
+    `open_worker_evaluator` (a picklable factory) gives them one. `data` is the task's data if
+    already loaded (`load_task_data`). Raises `DataError` or `BudgetError` before the teacher
+    runs (`pldc.preflight`), `SettingsError` or another `PLDError`.
     """
     keep_litellm_offline()  # for a remote embedder, and search workers that reopen the student
     workspace = open_workspace(
@@ -71,6 +74,7 @@ def compile_task(
         base_dir=base_dir,
         progress=progress or NullProgress(),
         embedder=embedder,
+        data=data,
     )
     traces = extraction.run(workspace)
     pool = rule_pool.run(workspace, traces)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import random
@@ -11,11 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pldc.datachecks import (
+    MISSING,
+    LabelReader,
+    check_duplicates,
+    check_inputs_not_empty,
+    report_rare_labels,
+)
+from pldc.datafiles import LOCAL_FORMATS, read_data_file
 from pldc.errors import DataError
-from pldc.task import Splits, Task, TaskSchema
+from pldc.splitting import assign_splits
+from pldc.task import Task, TaskSchema
 from pldc.taskfile import load_task_file
-
-LOCAL_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv"}
 
 
 @dataclass(frozen=True)
@@ -51,14 +57,32 @@ def load_task_data(task: Task, source: str, base_dir: Path | None = None) -> Tas
     """Read the task's records, check them against its schema, and split them.
 
     `source` names the task file in error messages; relative data paths resolve against
-    `base_dir` (the task file's folder).
+    `base_dir` (the task file's folder). No model is needed: every check here runs before one
+    loads. Raises `DataError` (`TaskFileError` for `columns` or `truncate` naming no field);
+    warns (`DataWarning`) of duplicate inputs and of labels missing from a split.
     """
+    task.check_field_names()
     schema = task.schema
-    records = _read_records(task, source, base_dir or Path.cwd())
+    records, from_file = _read_records(task, source, base_dir or Path.cwd())
     if not records:
         raise DataError(f"{source}: Task.data holds no records; point it at a non-empty data set.")
-    examples, groups = _to_examples(records, task, schema, source)
-    return _split(examples, groups, task.splits, source)
+    examples, groups = _to_examples(records, task, schema, source, from_file)
+    check_inputs_not_empty(examples, source)
+    check_duplicates(examples, source)
+    assignment = assign_splits(examples, groups, task.splits)
+    parts = tuple(
+        tuple(ex for ex, split in zip(examples, assignment, strict=True) if split == k)
+        for k in range(3)
+    )
+    for name, part in zip(("train", "dev", "test"), parts, strict=True):
+        if not part:
+            raise DataError(
+                f"{source}: the {name} split is empty ({len(examples)} examples split "
+                f"{task.splits.train}/{task.splits.dev}/{task.splits.test}). Add data or "
+                f"enlarge Splits({name}=...)."
+            )
+    report_rare_labels(schema.labels, parts, source)
+    return TaskData(*parts)
 
 
 def load_task_and_data(task_file: str | Path) -> tuple[Task, TaskData]:
@@ -72,52 +96,26 @@ def load_task_and_data(task_file: str | Path) -> tuple[Task, TaskData]:
     return task, load_task_data(task, str(path), path.parent)
 
 
-def _read_records(task: Task, source: str, base_dir: Path) -> list[Mapping[str, Any]]:
+def _read_records(task: Task, source: str, base_dir: Path) -> tuple[list[Mapping[str, Any]], bool]:
+    """The records, and whether they were read from a file (so are spelled as JSON there)."""
     data = task.data
     if isinstance(data, str | Path):
         path = Path(data)
         if not path.is_absolute():
             path = base_dir / path
         if path.is_dir():
-            return _read_named_dataset(str(path), task.dataset_split, source)
-        if path.exists() or Path(data).suffix in LOCAL_FORMATS:
-            return _read_local_file(path, source)
-        return _read_named_dataset(str(data), task.dataset_split, source)
+            return _read_named_dataset(str(path), task.dataset_split, source), True
+        if path.exists() or Path(data).suffix.lower() in LOCAL_FORMATS:
+            return read_data_file(path, source), True
+        return _read_named_dataset(str(data), task.dataset_split, source), True
     if hasattr(data, "to_list") and hasattr(data, "column_names"):
-        return data.to_list()
+        return data.to_list(), False
     if isinstance(data, Sequence) and all(isinstance(r, Mapping) for r in data):
-        return list(data)
+        return list(data), False
     raise DataError(
         f"{source}: Task.data is a {type(data).__name__}; give a JSON/JSONL/CSV path, a "
         "`datasets` name, a datasets.Dataset, or a list of dicts."
     )
-
-
-def _read_local_file(path: Path, source: str) -> list[Mapping[str, Any]]:
-    if not path.exists():
-        raise DataError(f"{source}: Task.data file {path} does not exist; fix the path.")
-    builder = LOCAL_FORMATS.get(path.suffix.lower())
-    if builder is None:
-        raise DataError(
-            f"{source}: Task.data file {path} has suffix {path.suffix!r}; "
-            "use .json, .jsonl or .csv."
-        )
-    import datasets
-
-    options = {}
-    if builder == "csv":
-        # Read every column as text: type guessing would turn an id "0007" into 7.
-        with path.open(newline="") as handle:
-            header = next(csv.reader(handle), [])
-        options = {
-            "features": datasets.Features({name: datasets.Value("string") for name in header}),
-            "keep_default_na": False,
-        }
-    try:
-        dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **options)
-    except Exception as exc:  # datasets raises many unrelated types for a bad file
-        raise DataError(f"{source}: cannot read {path} as {builder}: {exc}") from exc
-    return dataset.to_list()
 
 
 def _read_named_dataset(name: str, split: str, source: str) -> list[Mapping[str, Any]]:
@@ -130,46 +128,71 @@ def _read_named_dataset(name: str, split: str, source: str) -> list[Mapping[str,
             f"{source}: Task.data {name!r} is neither a local file nor a loadable `datasets` "
             f"name or folder ({type(exc).__name__}: {exc}). Fix the path or the dataset name."
         ) from exc
-    return dataset.to_list()
+    return [_without_bom(record) for record in dataset.to_list()]
+
+
+def _without_bom(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A UTF-8 byte-order mark read into a column name is not part of the name."""
+    return {str(key).removeprefix("\ufeff"): value for key, value in record.items()}
 
 
 def _to_examples(
-    records: list[Mapping[str, Any]], task: Task, schema: TaskSchema, source: str
+    records: list[Mapping[str, Any]], task: Task, schema: TaskSchema, source: str, from_file: bool
 ) -> tuple[list[Example], list[str] | None]:
     """The records as examples, and each one's group when the splits group them."""
-    columns, id_column, group_column = _columns(set(records[0]), task, schema, source)
-    labels = set(schema.labels)
+    available = {key for record in records for key in record}
+    columns, id_column, group_column = _columns(available, task, schema, source)
+    reader = LabelReader(schema.labels, from_file=from_file)
+    label_column = columns[schema.output_field]
     examples: list[Example] = []
     groups: list[str] = []
     unknown: dict[str, list[str]] = {}
     for index, record in enumerate(records):
-        example_id = str(record[id_column]) if id_column else str(index)
-        inputs = {}
-        for name in schema.input_names:
-            value = record.get(columns[name])
-            if value is None:
-                raise DataError(
-                    f"{source}: example {example_id!r} has no value for input field {name!r}; "
-                    "fill it in or drop the record."
-                )
-            inputs[name] = str(value)
-        label = str(record.get(columns[schema.output_field]))
-        if label not in labels:
-            unknown.setdefault(label, []).append(example_id)
-        examples.append(Example(example_id, inputs, label))
+        example_id = _example_id(record, id_column, index, source)
+        inputs = {
+            name: _input_text(record.get(columns[name]), reader, example_id, name, source)
+            for name in schema.input_names
+        }
+        value = record.get(label_column, MISSING)
+        label = reader.label(value)
+        if label is None:
+            unknown.setdefault(reader.describe(value), []).append(example_id)
+        examples.append(Example(example_id, inputs, label or ""))
         if group_column is not None:
-            groups.append(str(record[group_column]))
+            groups.append(str(record.get(group_column)))
     if unknown:
         detail = "; ".join(
-            f"{label!r} ×{len(ids)} (first: example {ids[0]!r})" for label, ids in unknown.items()
+            f"{described} ×{len(ids)} (first: example {ids[0]!r})"
+            for described, ids in unknown.items()
         )
         raise DataError(
             f"{source}: labels outside the signature's label set {list(schema.labels)} in "
-            f"column {columns[schema.output_field]!r}: {detail}. Add them to the Literal[...] "
-            "of the output field, or fix the data."
+            f"column {label_column!r}: {detail}. Fix those values in the data, or add new labels "
+            "to the Literal[...] of the output field."
         )
     _check_unique_ids(examples, id_column, source)
     return examples, (groups if group_column is not None else None)
+
+
+def _example_id(record: Mapping[str, Any], id_column: str | None, index: int, source: str) -> str:
+    if id_column is None:
+        return str(index)
+    value = record.get(id_column)
+    if value is None or not str(value).strip():
+        raise DataError(
+            f"{source}: record {index} (counting from 0) has no id in column {id_column!r}; "
+            "give every record an id, or set Task(id_column=...)."
+        )
+    return str(value)
+
+
+def _input_text(value: Any, reader: LabelReader, example_id: str, name: str, source: str) -> str:
+    if value is None:
+        raise DataError(
+            f"{source}: example {example_id!r} has no value for input field {name!r}; "
+            "fill it in or drop the record."
+        )
+    return value if isinstance(value, str) else reader.spelled(value)
 
 
 def _columns(
@@ -184,22 +207,35 @@ def _columns(
         if column not in available:
             raise DataError(
                 f"{source}: the data has no column {column!r} for signature field "
-                f"{field_name!r} (columns: {', '.join(sorted(available))}). Rename the field, "
-                f"or map it with Task(columns={{{field_name!r}: '<column>'}})."
+                f"{field_name!r}{_near_columns(column, available)}. Rename the field, or map it "
+                f"with Task(columns={{{field_name!r}: '<column>'}})."
             )
     if task.id_column is not None and task.id_column not in available:
         raise DataError(
-            f"{source}: Task.id_column names column {task.id_column!r}, which the data lacks "
-            f"(columns: {', '.join(sorted(available))})."
+            f"{source}: Task.id_column names column {task.id_column!r}, which the data lacks"
+            f"{_near_columns(task.id_column, available)}."
         )
     id_column = task.id_column or ("id" if "id" in available else None)
     group_column = task.splits.group_by
     if group_column is not None and group_column not in available:
         raise DataError(
-            f"{source}: Splits.group_by names column {group_column!r}, which the data lacks "
-            f"(columns: {', '.join(sorted(available))})."
+            f"{source}: Splits.group_by names column {group_column!r}, which the data lacks"
+            f"{_near_columns(group_column, available)}."
         )
     return columns, id_column, group_column
+
+
+def _near_columns(wanted: str, available: set[str]) -> str:
+    """The available columns, quoted so surrounding spaces show, and any that differ from
+    `wanted` only in case or surrounding whitespace."""
+    names = sorted(available, key=str)
+    near = [name for name in names if str(name).strip().casefold() == wanted.strip().casefold()]
+    hint = (
+        f"; column {near[0]!r} differs from it only in case or surrounding whitespace"
+        if near
+        else ""
+    )
+    return f" (columns: {', '.join(repr(name) for name in names)}{hint})"
 
 
 def _check_unique_ids(examples: list[Example], id_column: str | None, source: str) -> None:
@@ -211,52 +247,6 @@ def _check_unique_ids(examples: list[Example], id_column: str | None, source: st
                 "ids must be unique (or set Task(id_column=...))."
             )
         seen.add(ex.id)
-
-
-def _split(
-    examples: list[Example], groups: list[str] | None, splits: Splits, source: str
-) -> TaskData:
-    rng = random.Random(splits.seed)
-    bounds = (splits.train, splits.train + splits.dev)
-    assignment: list[int] = [0] * len(examples)
-    if groups is not None:
-        # Whole groups are dealt out in a seeded order until each split has its share.
-        members: dict[str, list[int]] = {}
-        for index, group in enumerate(groups):
-            members.setdefault(group, []).append(index)
-        order = sorted(members)
-        rng.shuffle(order)
-        placed = 0
-        for group in order:
-            position = placed / len(examples)
-            split_index = 0 if position < bounds[0] else 1 if position < bounds[1] else 2
-            for index in members[group]:
-                assignment[index] = split_index
-            placed += len(members[group])
-    else:
-        by_label: dict[str, list[int]] = {}
-        for index, ex in enumerate(examples):
-            by_label.setdefault(ex.label, []).append(index)
-        for label in sorted(by_label):
-            indices = by_label[label]
-            rng.shuffle(indices)
-            cut_train = round(len(indices) * bounds[0])
-            cut_dev = round(len(indices) * bounds[1])
-            for position, index in enumerate(indices):
-                assignment[index] = 0 if position < cut_train else 1 if position < cut_dev else 2
-
-    parts = tuple(
-        tuple(ex for ex, split_index in zip(examples, assignment, strict=True) if split_index == k)
-        for k in range(3)
-    )
-    for name, part in zip(("train", "dev", "test"), parts, strict=True):
-        if not part:
-            raise DataError(
-                f"{source}: the {name} split is empty ({len(examples)} examples split "
-                f"{splits.train}/{splits.dev}/{splits.test}). Add data or enlarge "
-                f"Splits({name}=...)."
-            )
-    return TaskData(*parts)
 
 
 def round_robin_sample(

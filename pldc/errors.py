@@ -12,6 +12,12 @@
 
 Each message names the file or field at fault and says how to fix it, so the CLI can print it
 as one line instead of a traceback.
+
+What pldc reports without stopping is a warning under one root too:
+
+    PLDWarning
+     └── DataWarning        the data is usable but suspect: duplicate inputs, rare labels,
+                            shortened fields
 """
 
 from __future__ import annotations
@@ -54,3 +60,11 @@ class ContextLengthError(ModelError):
 class MissingExtraError(PLDError):
     def __init__(self, what: str, extra: str) -> None:
         super().__init__(f"{what} needs the optional dependencies: pip install 'pldc[{extra}]'")
+
+
+class PLDWarning(UserWarning):
+    """Root of every warning pldc issues; `pldc compile` prints each as one `warning:` line."""
+
+
+class DataWarning(PLDWarning):
+    pass

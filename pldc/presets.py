@@ -30,6 +30,14 @@ def load_preset(path: str | Path) -> dict[str, Any]:
         raise SettingsError(
             f"{path}: no such preset; see optimizers/ for the bundled ones."
         ) from None
+    except OSError as exc:
+        raise SettingsError(
+            f"{path}: cannot read the preset ({exc.strerror}); give a .toml file."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{path}: byte {exc.start} is not UTF-8; save the preset as UTF-8."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc}); fix the file.") from None
     known = setting_names()

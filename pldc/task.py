@@ -8,6 +8,7 @@ trust it.
 from __future__ import annotations
 
 import typing
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,6 +32,15 @@ class Splits:
 
     def __post_init__(self) -> None:
         fractions = (self.train, self.dev, self.test)
+        if not all(isinstance(f, int | float) and not isinstance(f, bool) for f in fractions):
+            raise TaskFileError(
+                f"Splits(train={self.train!r}, dev={self.dev!r}, test={self.test!r}): give each "
+                "fraction as a number, e.g. Splits(train=0.6, dev=0.2, test=0.2)."
+            )
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise TaskFileError(f"Splits(seed={self.seed!r}): give the seed as a whole number.")
+        if self.group_by is not None and not isinstance(self.group_by, str):
+            raise TaskFileError(f"Splits(group_by={self.group_by!r}): give a column name.")
         if any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
             raise TaskFileError(
                 f"Splits(train={self.train}, dev={self.dev}, test={self.test}): each fraction "
@@ -49,6 +59,8 @@ class Task:
     `student` override pldc's default models for this task; the command line overrides both.
     `pinned_rules` are rules the compiled prompt always states first, in this order (mandatory
     compliance rules, say); they count against the token budget and the search never drops them.
+    `truncate` names input fields whose end pldc may cut (marked "…") when an example would not
+    fit the student's context at the token budget; without it such examples are refused, by id.
     """
 
     signature: type
@@ -61,8 +73,10 @@ class Task:
     teacher: str | None = None
     student: str | None = None
     pinned_rules: tuple[str, ...] = ()
+    truncate: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self._check_types()
         rules = self.pinned_rules
         if isinstance(rules, str) or not all(isinstance(r, str) and r.strip() for r in rules):
             raise TaskFileError(
@@ -70,6 +84,54 @@ class Task:
                 'pinned_rules=["Escalate every claim above $5,000."].'
             )
         object.__setattr__(self, "pinned_rules", tuple(r.strip() for r in rules))
+        fields = self.truncate
+        if isinstance(fields, str) or not all(isinstance(f, str) for f in fields):
+            raise TaskFileError(
+                f"Task(truncate={fields!r}): give a list of input field names, e.g. "
+                'truncate=["claim"].'
+            )
+        object.__setattr__(self, "truncate", tuple(fields))
+
+    def _check_types(self) -> None:
+        """Refuse a field of the wrong type, which would otherwise fail later as a raw error."""
+        if not isinstance(self.splits, Splits):
+            raise TaskFileError(
+                f"Task(splits={self.splits!r}): give a pldc.Splits, e.g. "
+                "splits=pldc.Splits(train=0.6, dev=0.2, test=0.2)."
+            )
+        if not isinstance(self.columns, Mapping):
+            raise TaskFileError(
+                f"Task(columns={self.columns!r}): give a dict of signature field -> data column, "
+                'e.g. columns={"claim": "text"}.'
+            )
+        for name in ("id_column", "name", "teacher", "student", "dataset_split"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TaskFileError(f"Task({name}={value!r}): give a string.")
+
+    def check_field_names(self) -> None:
+        """Refuse `columns` keys and `truncate` names that are not fields of the signature,
+        which would otherwise be silently ignored."""
+        schema = self.schema
+        fields = (*schema.input_names, schema.output_field)
+        for name, column in self.columns.items():
+            if name not in fields:
+                raise TaskFileError(
+                    f"Task(columns={dict(self.columns)!r}) maps {name!r}, which is not a field "
+                    f"of signature {schema.signature_name!r} (fields: "
+                    f"{', '.join(map(repr, fields))}); key columns= by field name."
+                )
+            if not isinstance(column, str):
+                raise TaskFileError(
+                    f"Task(columns=...) maps field {name!r} to {column!r}; give a column name."
+                )
+        for name in self.truncate:
+            if name not in schema.input_names:
+                raise TaskFileError(
+                    f"Task(truncate={list(self.truncate)!r}) names {name!r}, which is not an "
+                    f"input field of signature {schema.signature_name!r} (input fields: "
+                    f"{', '.join(map(repr, schema.input_names))})."
+                )
 
     @property
     def schema(self) -> TaskSchema:
@@ -132,6 +194,7 @@ class TaskSchema:
                 f"signature {name!r}: output field {output_name!r} needs at least two distinct "
                 f"string labels, got {list(labels)}."
             )
+        _check_labels_readable(f"signature {name!r}: output field {output_name!r}", labels)
         instruction = (getattr(signature, "instructions", "") or "").strip()
         if not instruction or instruction == _dspy_default_instruction(signature):
             raise TaskFileError(
@@ -159,6 +222,46 @@ def _literal_labels(annotation: Any) -> tuple[str, ...] | None:
     if not all(isinstance(v, str) for v in values):
         return ()
     return tuple(values)
+
+
+def label_key(label: str) -> str:
+    """What a reader (or a student's reply) can tell of a label: its Unicode NFC form,
+    case-folded, with runs of whitespace made one space and the ends trimmed."""
+    return " ".join(unicodedata.normalize("NFC", label).casefold().split())
+
+
+def _check_labels_readable(where: str, labels: tuple[str, ...]) -> None:
+    """Refuse labels the prompt cannot list, or a reply cannot tell apart: empty ones, ones
+    with surrounding whitespace, a comma (the answer format lists labels separated by ", ") or
+    a line break, and two that differ only in case, whitespace or Unicode normalization."""
+    for label in labels:
+        problem = _unreadable(label)
+        if problem:
+            raise TaskFileError(
+                f"{where}: label {label!r} {problem}; every label must be a non-empty name the "
+                'answer format can list, e.g. Literal["approve", "reject"].'
+            )
+    seen: dict[str, str] = {}
+    for label in labels:
+        earlier = seen.setdefault(label_key(label), label)
+        if earlier != label:
+            raise TaskFileError(
+                f"{where}: labels {earlier!r} and {label!r} differ only in case, whitespace or "
+                "Unicode normalization, so a reply cannot tell them apart; merge them or rename "
+                "one."
+            )
+
+
+def _unreadable(label: str) -> str | None:
+    if not label.strip():
+        return "is empty"
+    if label != label.strip():
+        return "has leading or trailing whitespace"
+    if "," in label:
+        return 'holds a comma, which the answer format uses to separate labels (", ")'
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in label):
+        return "holds a line break or control character"
+    return None
 
 
 def _dspy_default_instruction(signature: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
+import traceback
 from pathlib import Path
 
 from pldc._litellm import keep_litellm_offline
@@ -37,7 +38,8 @@ def load_task_file(path: str | Path) -> Task:
         raise exc from None
     except Exception as exc:
         raise TaskFileError(
-            f"{path}: running the task file raised {type(exc).__name__}: {exc}; fix the file."
+            f"{path}{_line_in(path, exc)}: running the task file raised "
+            f"{type(exc).__name__}: {exc}; fix the file."
         ) from None
     finally:
         sys.path.remove(str(path.parent.resolve()))
@@ -58,7 +60,16 @@ def load_task_file(path: str | Path) -> Task:
         )
     task = tasks[0]
     try:
-        task.schema  # noqa: B018 - validates the signature now, with the file named
+        task.check_field_names()  # validates the signature now, with the file named
     except TaskFileError as exc:
         raise TaskFileError(f"{path}: {exc}") from None
     return task
+
+
+def _line_in(path: Path, exc: BaseException) -> str:
+    """ ":<line>" of the task file's last line the exception passed through, or "" if none."""
+    line = ""
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if Path(frame.f_code.co_filename).resolve() == path.resolve():
+            line = f":{lineno}"
+    return line

@@ -6,10 +6,12 @@ None of these may open a model: `open_model` is replaced by a tripwire.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from pldc import cli
+from pldc.backends import FunctionBackend
 from pldc.cli import main
 
 VALID_TASK = '''
@@ -146,3 +148,49 @@ def test_compile_with_an_unknown_preset_key_names_the_file_and_key(tmp_path, cap
 
     assert_one_error_report(code, out, err)
     assert str(preset) in unwrapped(err) and "'trails'" in err
+
+
+def test_a_data_warning_prints_as_one_warning_line_before_any_model_loads(tmp_path, capsys):
+    task_path = tmp_path / "task.py"
+    records = [
+        {"claim": f"taxi {i % 19}", "decision": ("approve", "reject")[i % 19 % 2]}
+        for i in range(20)
+    ]
+    task_path.write_text(
+        VALID_TASK.replace('[{"claim": "taxi", "decision": "approve"}]', repr(records))
+    )
+
+    code, out, err = run(["compile", str(task_path), "--storage", "not a url"], capsys)
+
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 2
+    assert lines[0].startswith("warning: ") and "1 input text(s) occur more than once" in lines[0]
+    assert lines[1].startswith("error: --storage 'not a url'")
+    assert "Traceback" not in out + err
+
+
+def test_eval_refuses_an_example_beyond_the_recorded_students_context(
+    tmp_path, capsys, monkeypatch
+):
+    signatures = Path(__file__).resolve().parent.parent / "signatures"
+    requests = [
+        {"id": f"r{i}", "request": f"Please review contract {i}.", "queue": queue}
+        for i, queue in enumerate(["self_serve", "in_house", "outside_counsel"] * 10)
+    ]
+    requests[4]["request"] = " ".join(["clause"] * 800)
+    task_path = tmp_path / "task.py"
+    task_path.write_text(
+        f"import sys\nsys.path.insert(0, {str(signatures)!r})\nimport pldc\n"
+        "from legal_intake import LegalIntakeRouting\n"
+        f"task = pldc.Task(LegalIntakeRouting, data={requests!r})\n"
+    )
+    student = FunctionBackend(score=lambda messages, labels: dict.fromkeys(labels, 0.0))
+    student.context_window = 1024
+    monkeypatch.setattr(cli, "open_recorded_model", lambda identity, **kwargs: student)
+    artifact = Path(__file__).resolve().parent.parent / "compiled" / "legal_intake.json"
+
+    code, out, err = run(["eval", str(artifact), str(task_path)], capsys)
+
+    assert_one_error_report(code, out, err)
+    assert "1 example(s) do not fit the student's context of 1024 tokens" in unwrapped(err)
+    assert "'r4' (" in err and "field 'request'" in unwrapped(err)

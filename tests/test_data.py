@@ -240,7 +240,12 @@ def test_every_label_appears_in_every_split_when_it_has_enough_examples():
 
 def test_group_by_keeps_every_group_whole_in_one_split():
     records = [
-        {"id": f"g{group}-{member}", "claim": f"c{group}", "decision": label, "case": f"g{group}"}
+        {
+            "id": f"g{group}-{member}",
+            "claim": f"c{group}-{member}",
+            "decision": label,
+            "case": f"g{group}",
+        }
         for group in range(20)
         for member, label in enumerate(("approve", "reject", "escalate"))
     ]

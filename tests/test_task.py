@@ -186,3 +186,86 @@ def test_task_schema_is_read_from_its_signature():
     task = Task(signature=ExpenseClaimReview, data=[])
 
     assert task.schema == TaskSchema.from_signature(ExpenseClaimReview)
+
+
+# Labels a prompt can list and a reply can tell apart (issue 20, C7)
+
+
+def signature_with_labels(*labels: str) -> type:
+    """A signature whose output field is `Literal[labels]`, built at run time."""
+    annotations = {"claim": str, "decision": Literal[labels]}
+    namespace = {"__doc__": "Decide.", "__annotations__": annotations}
+    namespace |= {"claim": dspy.InputField(), "decision": dspy.OutputField()}
+    return type("Review", (dspy.Signature,), namespace)
+
+
+@pytest.mark.parametrize(
+    ("labels", "phrase"),
+    [
+        (("Spam", "spam"), "'Spam' and 'spam' differ only in case"),
+        (("spam", "SPAM", "ham"), "'spam' and 'SPAM' differ only in case"),
+        (("no spam", "no  spam"), "differ only in case, whitespace"),
+        (("caf\u00e9", "cafe\u0301"), "Unicode normalization"),
+    ],
+)
+def test_labels_that_differ_only_in_case_whitespace_or_normalization_are_refused(labels, phrase):
+    with pytest.raises(TaskFileError, match=phrase):
+        TaskSchema.from_signature(signature_with_labels(*labels))
+
+
+@pytest.mark.parametrize(
+    ("label", "phrase"),
+    [
+        ("", "label '' is empty"),
+        ("   ", "label '   ' is empty"),
+        (" spam", "leading or trailing whitespace"),
+        ("urgent, escalate", "holds a comma"),
+        ("urgent,escalate", "holds a comma"),
+        ("line\nbreak", "line break"),
+    ],
+)
+def test_a_label_the_answer_format_cannot_list_is_refused(label, phrase):
+    with pytest.raises(TaskFileError) as error:
+        TaskSchema.from_signature(signature_with_labels("routine", label))
+
+    assert phrase in str(error.value)
+    assert "output field 'decision'" in str(error.value)
+
+
+def test_distinct_readable_labels_are_accepted_in_order():
+    schema = TaskSchema.from_signature(signature_with_labels("spam", "spam-likely", "ham"))
+
+    assert schema.labels == ("spam", "spam-likely", "ham")
+
+
+# Task fields that name signature fields
+
+
+def test_columns_keyed_by_a_name_that_is_no_field_is_refused():
+    task = Task(signature=ExpenseClaimReview, data=[], columns={"claim": "text"})
+
+    with pytest.raises(TaskFileError) as error:
+        task.check_field_names()
+
+    message = str(error.value)
+    assert "maps 'claim', which is not a field" in message
+    assert "'claim_text'" in message
+
+
+def test_truncate_naming_no_input_field_is_refused():
+    task = Task(signature=ExpenseClaimReview, data=[], truncate=["decision"])
+
+    with pytest.raises(TaskFileError, match="names 'decision', which is not an input field"):
+        task.check_field_names()
+
+
+def test_truncate_given_as_one_string_is_refused():
+    with pytest.raises(TaskFileError, match=r'truncate=\["claim"\]'):
+        Task(signature=ExpenseClaimReview, data=[], truncate="claim_text")
+
+
+def test_truncate_names_are_kept_as_a_tuple():
+    task = Task(signature=ExpenseClaimReview, data=[], truncate=["claim_text"])
+
+    task.check_field_names()
+    assert task.truncate == ("claim_text",)

@@ -111,6 +111,7 @@ class LlamaCppBackend(Backend):
             )
         # Close before interpreter teardown; llama.cpp's own __del__ fails once modules are gone.
         weakref.finalize(self, self._llm.close)
+        self.context_window = self._llm.n_ctx()
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise ModelError(
@@ -153,6 +154,9 @@ class LlamaCppBackend(Backend):
         """The model's own chat template, applied with the assistant turn opened."""
         prompt = self._formatter(messages=[dict(m) for m in messages]).prompt
         return self._llm.tokenize(prompt.encode(), add_bos=False, special=True)
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> int:
+        return len(self.chat_prompt_tokens(messages))
 
     def generate(self, messages: Sequence[Message], *, max_tokens: int = 256) -> str:
         prompt = self.chat_prompt_tokens(messages)

@@ -31,6 +31,9 @@ class Backend(ABC):
     """A model pldc can prompt: generate text, score a fixed label set, count tokens."""
 
     identity: ModelIdentity
+    context_window: int | None = None
+    """Tokens the model's context holds, prompt and reply together; None when unknown (remote
+    and test models), and then inputs are not checked against it before a compile."""
 
     @abstractmethod
     def generate(self, messages: Sequence[Message], *, max_tokens: int = 256) -> str:
@@ -43,6 +46,11 @@ class Backend(ABC):
     @abstractmethod
     def count_tokens(self, text: str) -> int:
         """Tokens in `text` under this model's own tokenizer."""
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens the model reads for `messages`, its reply opened: by default their texts
+        counted with `count_tokens`; a local model applies its chat template."""
+        return sum(self.count_tokens(message["content"]) for message in messages)
 
     def forget_cache(self) -> None:  # noqa: B027 - optional hook, most backends keep nothing
         """Drop whatever is kept from earlier prompts (a KV cache), so the next call starts

@@ -17,11 +17,11 @@ from pldc.data import TaskData, load_task_data
 from pldc.embed import Embedder, StoredEmbedder, open_embedder
 from pldc.evaluate import StudentEvaluator
 from pldc.extract import StoredTeacher
+from pldc.preflight import fit_to_student
 from pldc.progress import Progress
 from pldc.records import Rule
 from pldc.render import render_user_template
 from pldc.rulepool import pinned_rules
-from pldc.search import fit_to_budget
 from pldc.settings import CompileSettings
 from pldc.store import JsonlStore
 from pldc.task import Task, TaskSchema
@@ -66,19 +66,22 @@ def open_workspace(
     base_dir: Path | None,
     progress: Progress,
     embedder: Embedder | None = None,
+    data: TaskData | None = None,
 ) -> Workspace:
     """The workspace of a compile of `task` in `run_dir` (created if missing).
 
     `source` names the task file in error messages; `base_dir` resolves its relative data paths.
-    `embedder` defaults to `open_embedder()`. Raises `DataError` for unusable data and
-    `BudgetError` when the pinned rules alone exceed the token budget; this is the compile's
-    one budget check, made before any model time is spent.
+    `embedder` defaults to `open_embedder()`; `data`, the task's data already loaded, is loaded
+    here when None. Raises `DataError` for unusable data or examples beyond the student's context
+    and `BudgetError` when the pinned rules alone exceed the token budget, before any model time
+    is spent (`pldc.preflight.fit_to_student`).
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
     schema = task.schema
-    data = load_task_data(task, source, base_dir)
+    if data is None:
+        data = load_task_data(task, source, base_dir)
+    data = fit_to_student(task, data, student, settings.token_budget, source)
+    run_dir.mkdir(parents=True, exist_ok=True)  # only once the inputs are known good
     pinned = pinned_rules(task.pinned_rules)
-    fit_to_budget(schema, [], student.count_tokens, settings.token_budget, pinned)
     embeddings = JsonlStore(run_dir / "embeddings.jsonl")
     return Workspace(
         task=task,
