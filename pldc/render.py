@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -77,6 +77,42 @@ def render_user_template(schema: TaskSchema) -> str:
         title = spec.title.replace("{", "{{").replace("}", "}}")
         lines.append(f"{title}: {{{spec.name}}}")
     return "\n".join(lines)
+
+
+def student_scaffold(schema: TaskSchema, pinned: Sequence[str] = ()) -> dict[str, Any]:
+    """Everything the student is shown besides the candidates and the case, rendered in full.
+
+    Cache keys of whatever runs the student hold it, so any change to the instruction, the
+    field titles, the answer format, the label order, the pinned rules or the layout redoes
+    that work; a placeholder rule and demonstration stand for the candidates.
+    """
+    case = _placeholder_case(schema)
+    system = render_system_prompt(schema, [*pinned, "<rule>"], demonstrations=["<example>"])
+    return {
+        "messages": render_messages(system, render_user_template(schema), case),
+        "demonstration": render_demonstration(schema, case, "<label>"),
+        "labels": list(schema.labels),
+    }
+
+
+def teacher_scaffold(schema: TaskSchema) -> dict[str, Any]:
+    """Each teacher prompt rendered around placeholder cases and rules, for cache keys: it
+    changes with everything the teacher is shown of the task (instruction, labels in order,
+    field titles) and with the prompts' wording."""
+    case = _placeholder_case(schema)
+    return {
+        "extraction": render_extraction_messages(schema, case, "<label>"),
+        "contrast": render_extraction_messages(schema, case, "<label>", (case, "<other>")),
+        "synthesis": render_synthesis_messages(schema, ["<rule>"], "<label>"),
+        "resolution": render_resolution_messages(
+            schema, ["<rule>"], case, "<predicted>", "<gold>", [(case, "<label>")]
+        ),
+        "generalize": render_generalize_messages("<rule>", ["<detail>"], "<label>"),
+    }
+
+
+def _placeholder_case(schema: TaskSchema) -> dict[str, str]:
+    return {spec.name: f"<{spec.name}>" for spec in schema.input_fields}
 
 
 def render_messages(
