@@ -15,6 +15,7 @@ from pldc._litellm import keep_litellm_offline
 from pldc.backends.base import Backend
 from pldc.embed import Embedder
 from pldc.evaluate import StudentEvaluator
+from pldc.lock import compile_lock
 from pldc.progress import NullProgress, Progress
 from pldc.records import CompiledPrompt
 from pldc.settings import CompileSettings
@@ -32,6 +33,7 @@ from pldc.stages import (
     rule_search,
     verification,
 )
+from pldc.stages.workspace import Workspace
 from pldc.task import Task
 
 DEFAULT_RUN_ROOT = Path(".pldc")
@@ -57,21 +59,33 @@ def compile_task(
     file in error messages; `base_dir` resolves its relative data paths. `storage` is an Optuna
     storage URL for the search study (default: SQLite in the run directory). Search workers
     beyond the first reopen the student recorded in its identity, unless
-    `open_worker_evaluator` (a picklable factory) gives them one. Raises `DataError`,
-    `BudgetError` (before any model runs), `SettingsError` or another `PLDError`.
+    `open_worker_evaluator` (a picklable factory) gives them one. The run directory, and a SQLite
+    `storage` file, are locked for the whole compile (`pldc.lock`). Raises `BusyError` at once
+    when another compile holds either, `DataError`, `BudgetError` (before any model runs),
+    `SettingsError` or another `PLDError`.
     """
     keep_litellm_offline()  # for a remote embedder, and search workers that reopen the student
-    workspace = open_workspace(
-        task,
-        teacher=teacher,
-        student=student,
-        settings=settings or CompileSettings(),
-        run_dir=run_dir or DEFAULT_RUN_ROOT / task.display_name,
-        source=source,
-        base_dir=base_dir,
-        progress=progress or NullProgress(),
-        embedder=embedder,
-    )
+    run_dir = run_dir or DEFAULT_RUN_ROOT / task.display_name
+    with compile_lock(run_dir, storage):
+        workspace = open_workspace(
+            task,
+            teacher=teacher,
+            student=student,
+            settings=settings or CompileSettings(),
+            run_dir=run_dir,
+            source=source,
+            base_dir=base_dir,
+            progress=progress or NullProgress(),
+            embedder=embedder,
+        )
+        return _run_stages(workspace, storage, open_worker_evaluator)
+
+
+def _run_stages(
+    workspace: Workspace,
+    storage: str | None,
+    open_worker_evaluator: Callable[[], StudentEvaluator] | None,
+) -> CompiledPrompt:
     traces = extraction.run(workspace)
     pool = rule_pool.run(workspace, traces)
     pool = resolution.run(workspace, pool)
