@@ -15,10 +15,11 @@ from rich.text import Text
 from pldc._litellm import keep_litellm_offline
 from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
-from pldc.compiler import compile_task
+from pldc.compiler import DEFAULT_RUN_ROOT, compile_task
 from pldc.data import load_task_and_data
 from pldc.errors import DataError, ModelError, PLDError
 from pldc.evaluate import StudentEvaluator
+from pldc.lock import compile_lock
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
@@ -142,6 +143,9 @@ def _compile(args: argparse.Namespace) -> int:
     )
     task_path = Path(args.task_file)
     task = load_task_file(task_path)
+    run_dir = Path(args.run_dir) if args.run_dir else DEFAULT_RUN_ROOT / task.display_name
+    with compile_lock(run_dir, args.storage):
+        pass  # refused now, before the models load, if another compile runs; compile_task locks
     progress = RichProgress()
     teacher_name = args.teacher or task.teacher or DEFAULT_TEACHER
     student_name = args.student or task.student or DEFAULT_STUDENT
@@ -152,7 +156,7 @@ def _compile(args: argparse.Namespace) -> int:
         teacher=teacher,
         student=student,
         settings=settings,
-        run_dir=Path(args.run_dir) if args.run_dir else None,
+        run_dir=run_dir,
         source=str(task_path),
         base_dir=task_path.parent,
         progress=progress,

@@ -33,7 +33,8 @@ from conftest import toy_task
 task = toy_task()
 """
 
-# `pldc compile` on the fake models; the student holds its first score until `go` exists.
+# `pldc compile` on the fake models; the student holds its first score until `go` exists, and
+# opening a model leaves a `.opened` file beside `started`.
 DRIVER = f"""
 import sys, time
 from pathlib import Path
@@ -55,7 +56,12 @@ models = {{
     "fake-teacher": FunctionBackend(generate=fake_teacher_reply, name="fake-teacher"),
     "fake-student": FunctionBackend(score=waiting_scores, name="fake-student"),
 }}
-pldc.cli.open_model = lambda name, **options: models[name]
+
+def open_model(name, **options):
+    started.with_suffix(".opened").touch()
+    return models[name]
+
+pldc.cli.open_model = open_model
 pldc.stages.workspace.open_embedder = TfidfEmbedder
 sys.exit(pldc.cli.main(sys.argv[3:]))
 """
@@ -105,7 +111,7 @@ def test_a_second_pldc_compile_on_the_same_run_directory_exits_2_naming_it(tmp_p
         f"{run_dir}; wait for it to finish, or give this compile a run directory of its own "
         "(--run-dir). To run one search in several processes, use --workers N."
     ]
-    assert not (tmp_path / "second.started").exists()
+    assert not (tmp_path / "second.opened").exists()  # refused before its models load
     assert not (tmp_path / "second.json").exists()
     assert first.returncode == 0, first_err
     assert (tmp_path / "first.json").exists()
