@@ -21,6 +21,8 @@ EditAction = Literal["revise", "add", "remove", "split"]
 
 RULES_HEADING = "Decision rules:"
 EXAMPLES_HEADING = "Examples:"
+NO_LABEL_SHOWN = "(none of the labels)"
+"""The resolver's view of a reply that named no label."""
 # The teacher's role in all three of its prompts: the task itself comes in the user message, so
 # one wording fits moderation, finance and law alike (it used to be a "senior compliance analyst").
 TEACHER_ROLE = "You are an expert at the task described below."
@@ -267,7 +269,7 @@ def render_resolution_messages(
     schema: TaskSchema,
     rules: Sequence[str],
     failure: Mapping[str, str],
-    predicted: str,
+    predicted: str | None,
     gold: str,
     successes: Sequence[tuple[Mapping[str, str], str]],
 ) -> list[Message]:
@@ -295,7 +297,8 @@ def render_resolution_messages(
         )
         + "Following the rules, the reviewer decided this case wrongly:\n"
         f"{_case_line(schema, failure)}\n"
-        f"Reviewer's answer: {predicted}\nCorrect answer: {gold}\n\n"
+        f"Reviewer's answer: {NO_LABEL_SHOWN if predicted is None else predicted}\n"
+        f"Correct answer: {gold}\n\n"
         + "Fix the rules with ONE edit, written on one line in exactly one of these forms:\n"
         "REVISE <n>: <the new text of rule n>\n"
         "ADD: <a new rule>\n"

@@ -248,12 +248,17 @@ def _gold_logprobs(
     labels: Sequence[str],
     calibration: Calibration,
 ) -> np.ndarray:
-    """Per row, log p(gold) under the calibrated scores, normalised over `labels`."""
+    """Per row, log p(gold) under the calibrated scores, normalised over `labels`, floored at
+    `PROBABILITY_FLOOR`. A row that names no label (an off-label reply) gives the floor."""
     offsets = np.array([calibration.label_offsets[label] for label in labels])
     scores = np.array([[row[label] for label in labels] for row in rows]) + offsets
+    scores = np.where(np.isfinite(scores), scores, -np.inf)
+    named = np.isfinite(scores).any(axis=1)
+    scores[~named] = 0.0  # any finite row; its result is replaced by the floor below
     log_probabilities = special.log_softmax(scores, axis=1)
     picked = log_probabilities[np.arange(len(rows)), [labels.index(g) for g in gold]]
-    return np.maximum(picked, np.log(PROBABILITY_FLOOR))
+    floor = np.log(PROBABILITY_FLOOR)
+    return np.where(named, np.maximum(picked, floor), floor)
 
 
 def _estimate(differences: np.ndarray) -> Estimate:
