@@ -19,6 +19,7 @@ from pldc.backends import Backend, FunctionBackend, ModelIdentity, open_model
 from pldc.errors import (
     ArtifactError,
     BudgetError,
+    BusyError,
     ContextLengthError,
     DataError,
     DataWarning,
@@ -65,6 +66,7 @@ __all__ = [
     "ArtifactError",
     "Backend",
     "BudgetError",
+    "BusyError",
     "CompileSettings",
     "CompiledClassifier",
     "CompiledPrompt",

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pldc.errors import ArtifactError
-from pldc.records import SCHEMA_VERSION, CompiledPrompt, content_digest
+from pldc.records import SCHEMA_VERSION, CompiledPrompt, content_digest, first_non_finite
 
 TRACKED_PACKAGES = ("pldc", "dspy", "llama-cpp-python", "optuna", "scikit-learn", "pydantic")
 
@@ -37,7 +37,8 @@ def load_artifact(path: str | Path) -> CompiledPrompt:
 
     An older file is checked against its own hash, then migrated in memory (see
     `MIGRATIONS`) and rehashed, so saving it writes a current file. Raises ArtifactError for an
-    unreadable, invalid, modified or unknown-version file; warns when it was compiled with other
+    unreadable, invalid (NaN or Infinity included: artifacts are strict JSON), modified or
+    unknown-version file; warns when it was compiled with other
     versions of llama-cpp-python or dspy.
     """
     path = Path(path)
@@ -105,6 +106,12 @@ def _read_object(path: Path) -> dict[str, Any]:
         raise ArtifactError(f"{path}: not valid JSON ({exc}); recompile it.") from None
     if not isinstance(raw, dict):
         raise ArtifactError(f"{path}: not a pldc artifact (top level is not an object).")
+    if (found := first_non_finite(raw)) is not None:
+        where, value = found
+        raise ArtifactError(
+            f"{path}: field {where} is {json.dumps(value)}, which is not strict JSON; the file "
+            "is corrupt or was written by a pldc that let it through. Recompile it."
+        )
     return raw
 
 

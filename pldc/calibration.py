@@ -6,10 +6,17 @@ prior as the student's mean label distribution over a batch of inputs under the 
 divides it out. It uses the inputs only, never their gold labels. The offsets are fitted once,
 on the inputs of the selection examples the search chose on (dev, then unused training
 examples), and frozen in the artifact, so deployment decodes exactly as the search did.
+
+Only finite scores name a label. A generate-and-parse student (a remote model) scores the label
+its reply gives 0 and the others -inf, and every label -inf when its reply names none (an
+off-label reply): such a row carries no label prior, so calibration leaves it out, and
+`decide` gives no label for it, which counts as a wrong answer. Offsets are finite for any
+scores, NaN and infinities included.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -22,9 +29,12 @@ PROBABILITY_FLOOR = 1e-6
 def fit_calibration(
     method: CalibrationMethod, label_scores: Sequence[Mapping[str, float]], labels: Sequence[str]
 ) -> Calibration:
-    if method == "none" or not label_scores:
-        return Calibration(method=method, label_offsets={label: 0.0 for label in labels})
+    """Offsets for `method` from the label scores of a batch of inputs; zero for "none", and
+    when no row names a label."""
     rows = np.array([[row[label] for label in labels] for row in label_scores], dtype=np.float64)
+    rows = rows[np.isfinite(rows).any(axis=1)] if len(rows) else rows
+    if method == "none" or not len(rows):
+        return Calibration(method=method, label_offsets={label: 0.0 for label in labels})
     mean_distribution = np.mean([_softmax(row) for row in rows], axis=0)
     offsets = -np.log(np.maximum(mean_distribution, PROBABILITY_FLOOR))
     return Calibration(
@@ -35,15 +45,23 @@ def fit_calibration(
 
 def decide(
     label_scores: Mapping[str, float], labels: Sequence[str], calibration: Calibration
-) -> str:
-    """The label with the highest calibrated score; ties go to the label declared first."""
+) -> str | None:
+    """The label with the highest calibrated score; ties go to the label declared first.
+
+    None when no label has a finite score: the reply named no label (an off-label reply).
+    """
     offsets = calibration.label_offsets
+    named = [label for label in labels if math.isfinite(label_scores[label] + offsets[label])]
+    if not named:
+        return None
     return max(
-        labels, key=lambda label: (label_scores[label] + offsets[label], -labels.index(label))
+        named, key=lambda label: (label_scores[label] + offsets[label], -labels.index(label))
     )
 
 
 def _softmax(row: np.ndarray) -> np.ndarray:
+    """The distribution over labels of a row with at least one finite score."""
     finite = np.where(np.isfinite(row), row, -np.inf)
-    shifted = np.exp(finite - finite.max())
+    with np.errstate(over="ignore"):  # a gap past the float range is probability 0, rightly
+        shifted = np.exp(finite - finite.max())
     return shifted / shifted.sum()

@@ -20,6 +20,7 @@ from pldc.compiler import DEFAULT_RUN_ROOT, compile_task
 from pldc.data import load_task_and_data, load_task_data
 from pldc.errors import DataError, ModelError, PLDError, PLDWarning
 from pldc.evaluate import StudentEvaluator
+from pldc.lock import compile_lock
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.preflight import check_before_models, fit_to_student
 from pldc.presets import load_preset, settings_with
@@ -169,6 +170,8 @@ def _compile(args: argparse.Namespace) -> int:
     named_teacher, teacher_name = _model_choice("teacher", args, task, DEFAULT_TEACHER, source)
     models = {named_student: student_name, named_teacher: teacher_name}
     check_before_models(output=output, run_dir=run_dir, storage=args.storage, models=models)
+    with compile_lock(run_dir, args.storage):
+        pass  # refused now, before the models load, if another compile runs; compile_task locks
     progress = RichProgress()
     student = open_model(student_name, api_base=args.student_api_base, progress=progress)
     # What needs the student's tokenizer, before the teacher loads.

@@ -16,6 +16,7 @@ from pldc.backends.base import Backend
 from pldc.data import TaskData
 from pldc.embed import Embedder
 from pldc.evaluate import StudentEvaluator
+from pldc.lock import compile_lock
 from pldc.progress import NullProgress, Progress
 from pldc.records import CompiledPrompt
 from pldc.settings import CompileSettings
@@ -33,6 +34,7 @@ from pldc.stages import (
     rule_search,
     verification,
 )
+from pldc.stages.workspace import Workspace
 from pldc.task import Task
 
 DEFAULT_RUN_ROOT = Path(".pldc")
@@ -60,22 +62,34 @@ def compile_task(
     storage URL for the search study (default: SQLite in the run directory). Search workers
     beyond the first reopen the student recorded in its identity, unless
     `open_worker_evaluator` (a picklable factory) gives them one. `data` is the task's data if
-    already loaded (`load_task_data`). Raises `DataError` or `BudgetError` before the teacher
-    runs (`pldc.preflight`), `SettingsError` or another `PLDError`.
+    already loaded (`load_task_data`). The run directory, and a SQLite `storage` file, are
+    locked for the whole compile (`pldc.lock`). Raises `BusyError` at once when another compile
+    holds either, `DataError` or `BudgetError` before the teacher runs (`pldc.preflight`),
+    `SettingsError` or another `PLDError`.
     """
     keep_litellm_offline()  # for a remote embedder, and search workers that reopen the student
-    workspace = open_workspace(
-        task,
-        teacher=teacher,
-        student=student,
-        settings=settings or CompileSettings(),
-        run_dir=run_dir or DEFAULT_RUN_ROOT / task.display_name,
-        source=source,
-        base_dir=base_dir,
-        progress=progress or NullProgress(),
-        embedder=embedder,
-        data=data,
-    )
+    run_dir = run_dir or DEFAULT_RUN_ROOT / task.display_name
+    with compile_lock(run_dir, storage):
+        workspace = open_workspace(
+            task,
+            teacher=teacher,
+            student=student,
+            settings=settings or CompileSettings(),
+            run_dir=run_dir,
+            source=source,
+            base_dir=base_dir,
+            progress=progress or NullProgress(),
+            embedder=embedder,
+            data=data,
+        )
+        return _run_stages(workspace, storage, open_worker_evaluator)
+
+
+def _run_stages(
+    workspace: Workspace,
+    storage: str | None,
+    open_worker_evaluator: Callable[[], StudentEvaluator] | None,
+) -> CompiledPrompt:
     traces = extraction.run(workspace)
     pool = rule_pool.run(workspace, traces)
     pool = resolution.run(workspace, pool)

@@ -8,6 +8,7 @@
      ├── ArtifactError      a compiled artifact is corrupt, tampered with, or of an unknown schema
      ├── ModelError         a model cannot be found, assembled, verified or called
      │    └── ContextLengthError  a prompt does not fit the model's context window
+     ├── BusyError          another compile is using the run directory or the study storage
      └── MissingExtraError  an optional dependency is not installed (carries the pip command)
 
 Each message names the file or field at fault and says how to fix it, so the CLI can print it
@@ -55,6 +56,10 @@ class ModelError(PLDError):
 
 class ContextLengthError(ModelError):
     """A prompt longer than the model's context window."""
+
+
+class BusyError(PLDError):
+    """Another process holds what a compile needs to itself (see `pldc.lock`)."""
 
 
 class MissingExtraError(PLDError):

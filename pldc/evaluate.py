@@ -29,11 +29,23 @@ def scorer_key(student: ModelIdentity) -> dict:
 
 
 def score_predictions(
-    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str], *, interval: bool = False
+    gold: Sequence[str],
+    predicted: Sequence[str | None],
+    labels: Sequence[str],
+    *,
+    interval: bool = False,
 ) -> Scores:
     """Macro-F1, accuracy, per-class F1 and the confusion matrix; with `interval`, also the
-    Macro-F1's 95% bootstrap interval (`pldc.stats`, about 30 ms for 200 examples)."""
+    Macro-F1's 95% bootstrap interval (`pldc.stats`, about 30 ms for 200 examples).
+
+    A prediction that is no label (None: the reply named none) is a wrong answer, in no column
+    of the confusion matrix, and counted in `off_label`.
+    """
     labels = list(labels)
+    off_label = sum(p not in labels for p in predicted)
+    # A stand-in no label can equal (it is longer than all of them), for scikit-learn.
+    no_label = "\0" * (1 + max(map(len, labels), default=0))
+    predicted = [p if p in labels else no_label for p in predicted]
     per_class = f1_score(gold, predicted, labels=labels, average=None, zero_division=0)
     matrix = confusion_matrix(gold, predicted, labels=labels)
     correct = sum(g == p for g, p in zip(gold, predicted, strict=True))
@@ -47,6 +59,7 @@ def score_predictions(
         labels=labels,
         confusion=matrix.tolist(),
         macro_f1_interval=macro_f1_interval(gold, predicted, labels) if interval and gold else None,
+        off_label=off_label,
     )
 
 
@@ -132,9 +145,9 @@ class StudentEvaluator:
         system_prompt: str,
         examples: Sequence[Example],
         progress: StageProgress | None = None,
-    ) -> tuple[list[str], Calibration]:
-        """The decided label per example under `system_prompt`, calibrated on the examples'
-        inputs as in `calibrated`, and that calibration."""
+    ) -> tuple[list[str | None], Calibration]:
+        """The decided label per example under `system_prompt` (None for an off-label reply),
+        calibrated on the examples' inputs as in `calibrated`, and that calibration."""
         rows = self.label_scores(system_prompt, examples, progress)
         calibration = fit_calibration(method, rows, self.schema.labels)
         return [decide(row, self.schema.labels, calibration) for row in rows], calibration
@@ -145,8 +158,9 @@ class StudentEvaluator:
         examples: Sequence[Example],
         calibration: Calibration,
         progress: StageProgress | None = None,
-    ) -> list[str]:
-        """The label decided per example under `system_prompt` and a fixed `calibration`."""
+    ) -> list[str | None]:
+        """The label decided per example under `system_prompt` and a fixed `calibration`
+        (None for an off-label reply)."""
         rows = self.label_scores(system_prompt, examples, progress)
         return [decide(row, self.schema.labels, calibration) for row in rows]
 

@@ -19,8 +19,8 @@ from pldc.stats import macro_f1_interval, paired_difference
 def gate(
     gold: Sequence[str],
     labels: Sequence[str],
-    searched: Sequence[str],
-    baselines: Mapping[str, Sequence[str]],
+    searched: Sequence[str | None],
+    baselines: Mapping[str, Sequence[str | None]],
     *,
     searched_is: str | None = None,
     enabled: bool = True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -21,6 +21,8 @@ EditAction = Literal["revise", "add", "remove", "split"]
 
 RULES_HEADING = "Decision rules:"
 EXAMPLES_HEADING = "Examples:"
+NO_LABEL_SHOWN = "(none of the labels)"
+"""The resolver's view of a reply that named no label."""
 # The teacher's role in all three of its prompts: the task itself comes in the user message, so
 # one wording fits moderation, finance and law alike (it used to be a "senior compliance analyst").
 TEACHER_ROLE = "You are an expert at the task described below."
@@ -77,6 +79,42 @@ def render_user_template(schema: TaskSchema) -> str:
         title = spec.title.replace("{", "{{").replace("}", "}}")
         lines.append(f"{title}: {{{spec.name}}}")
     return "\n".join(lines)
+
+
+def student_scaffold(schema: TaskSchema, pinned: Sequence[str] = ()) -> dict[str, Any]:
+    """Everything the student is shown besides the candidates and the case, rendered in full.
+
+    Cache keys of whatever runs the student hold it, so any change to the instruction, the
+    field titles, the answer format, the label order, the pinned rules or the layout redoes
+    that work; a placeholder rule and demonstration stand for the candidates.
+    """
+    case = _placeholder_case(schema)
+    system = render_system_prompt(schema, [*pinned, "<rule>"], demonstrations=["<example>"])
+    return {
+        "messages": render_messages(system, render_user_template(schema), case),
+        "demonstration": render_demonstration(schema, case, "<label>"),
+        "labels": list(schema.labels),
+    }
+
+
+def teacher_scaffold(schema: TaskSchema) -> dict[str, Any]:
+    """Each teacher prompt rendered around placeholder cases and rules, for cache keys: it
+    changes with everything the teacher is shown of the task (instruction, labels in order,
+    field titles) and with the prompts' wording."""
+    case = _placeholder_case(schema)
+    return {
+        "extraction": render_extraction_messages(schema, case, "<label>"),
+        "contrast": render_extraction_messages(schema, case, "<label>", (case, "<other>")),
+        "synthesis": render_synthesis_messages(schema, ["<rule>"], "<label>"),
+        "resolution": render_resolution_messages(
+            schema, ["<rule>"], case, "<predicted>", "<gold>", [(case, "<label>")]
+        ),
+        "generalize": render_generalize_messages("<rule>", ["<detail>"], "<label>"),
+    }
+
+
+def _placeholder_case(schema: TaskSchema) -> dict[str, str]:
+    return {spec.name: f"<{spec.name}>" for spec in schema.input_fields}
 
 
 def render_messages(
@@ -231,7 +269,7 @@ def render_resolution_messages(
     schema: TaskSchema,
     rules: Sequence[str],
     failure: Mapping[str, str],
-    predicted: str,
+    predicted: str | None,
     gold: str,
     successes: Sequence[tuple[Mapping[str, str], str]],
 ) -> list[Message]:
@@ -259,7 +297,8 @@ def render_resolution_messages(
         )
         + "Following the rules, the reviewer decided this case wrongly:\n"
         f"{_case_line(schema, failure)}\n"
-        f"Reviewer's answer: {predicted}\nCorrect answer: {gold}\n\n"
+        f"Reviewer's answer: {NO_LABEL_SHOWN if predicted is None else predicted}\n"
+        f"Correct answer: {gold}\n\n"
         + "Fix the rules with ONE edit, written on one line in exactly one of these forms:\n"
         "REVISE <n>: <the new text of rule n>\n"
         "ADD: <a new rule>\n"

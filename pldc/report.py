@@ -214,10 +214,14 @@ def _model_line(identity: ModelIdentity) -> str:
 
 
 def _score(scores: Scores) -> str:
+    """Macro-F1, its interval if made, and the replies that named no label (counted wrong)."""
     interval = scores.macro_f1_interval
-    if interval is None:
-        return f"{scores.macro_f1:.3f}"
-    return f"{scores.macro_f1:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
+    shown = f"{scores.macro_f1:.3f}"
+    if interval is not None:
+        shown += f" [{interval.low:.3f}, {interval.high:.3f}]"
+    if scores.off_label:
+        shown += f", {scores.off_label} off-label"
+    return shown
 
 
 def _signed(interval: Interval) -> str:

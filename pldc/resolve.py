@@ -140,7 +140,7 @@ def _one_round(
     schema: TaskSchema,
     number: int,
     rules: list[Rule],
-    failures: list[tuple[Example, str]],
+    failures: list[tuple[Example, str | None]],
     successes: list[Example],
     ask_teacher: Ask,
 ) -> tuple[list[Rule], list[Revision]]:
@@ -237,8 +237,8 @@ def _edited_rule(
 
 
 def _pick_failures(
-    failures: list[tuple[Example, str]], settings: ResolveSettings, rng: random.Random
-) -> list[tuple[Example, str]]:
+    failures: list[tuple[Example, str | None]], settings: ResolveSettings, rng: random.Random
+) -> list[tuple[Example, str | None]]:
     """Up to `edits_per_round` failures, gold labels taking turns."""
     chosen = round_robin_sample([ex for ex, _ in failures], settings.edits_per_round, rng)
     predicted = {ex.id: p for ex, p in failures}

@@ -54,8 +54,9 @@ class CompiledClassifier:
     def scores(self, **inputs: str) -> dict[str, float]:
         return self.student.score(self.messages(**inputs), self.labels)
 
-    def predict(self, **inputs: str) -> str:
-        """The label the student gives, decoded exactly as during the search."""
+    def predict(self, **inputs: str) -> str | None:
+        """The label the student gives, decoded exactly as during the search; None when its
+        reply names no label (a generate-and-parse student's off-label reply)."""
         return decide(self.scores(**inputs), self.labels, self.artifact.calibration)
 
 

@@ -23,7 +23,7 @@ CONFIDENCE = 0.95
 
 def macro_f1_interval(
     gold: Sequence[str],
-    predicted: Sequence[str],
+    predicted: Sequence[str | None],
     labels: Sequence[str],
     *,
     seed: int = 0,
@@ -46,8 +46,8 @@ def macro_f1_interval(
 
 def paired_difference(
     gold: Sequence[str],
-    predicted_a: Sequence[str],
-    predicted_b: Sequence[str],
+    predicted_a: Sequence[str | None],
+    predicted_b: Sequence[str | None],
     labels: Sequence[str],
     *,
     seed: int = 0,
@@ -103,7 +103,8 @@ def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
     return np.mean(f1, axis=0)
 
 
-def _codes(values: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+def _codes(values: Sequence[str | None], labels: Sequence[str]) -> np.ndarray:
+    """Each value's index in `labels`; -1 for a value that is no label (None: off-label)."""
     index = {label: i for i, label in enumerate(labels)}
     return np.array([index.get(v, -1) for v in values], dtype=np.int64)
 

@@ -29,7 +29,7 @@ from pldc.evaluate import StudentEvaluator, scorer_key
 from pldc.extract import copied_specifics
 from pldc.progress import NullProgress, Progress, StageProgress
 from pldc.records import Calibration, Estimate, Rule, RuleVerification
-from pldc.render import render_system_prompt
+from pldc.render import render_system_prompt, student_scaffold
 from pldc.settings import VerifySettings
 from pldc.store import content_key
 from pldc.task import TaskSchema
@@ -79,8 +79,9 @@ def verification_key(
 ) -> str:
     """The content hash of everything `verify_rules` with these arguments depends on.
 
-    The student's scorer key; the scaffold (the system prompt without candidates, which holds
-    the instruction, the pinned rules and the labels, and the user template); the candidate
+    The student's scorer key; the scaffold (`pldc.render.student_scaffold`: the instruction,
+    the pinned rules, the answer format and labels in order, and the user template, with the
+    evaluator's own user template); the candidate
     rules' records (texts and source ids); the examples read (the sample and the rules'
     sources, ids with content); and the settings. A stored result under this key can stand in
     for a rerun.
@@ -92,7 +93,7 @@ def verification_key(
     return content_key(
         "verify",
         scorer_key(evaluator.student.identity),
-        _system_prompt(schema, pinned),
+        student_scaffold(schema, [rule.text for rule in pinned]),
         evaluator.user_template,
         [rule.model_dump(mode="json") for rule in pool],
         [(example.id, example.inputs, example.label) for example in read],
@@ -247,12 +248,17 @@ def _gold_logprobs(
     labels: Sequence[str],
     calibration: Calibration,
 ) -> np.ndarray:
-    """Per row, log p(gold) under the calibrated scores, normalised over `labels`."""
+    """Per row, log p(gold) under the calibrated scores, normalised over `labels`, floored at
+    `PROBABILITY_FLOOR`. A row that names no label (an off-label reply) gives the floor."""
     offsets = np.array([calibration.label_offsets[label] for label in labels])
     scores = np.array([[row[label] for label in labels] for row in rows]) + offsets
+    scores = np.where(np.isfinite(scores), scores, -np.inf)
+    named = np.isfinite(scores).any(axis=1)
+    scores[~named] = 0.0  # any finite row; its result is replaced by the floor below
     log_probabilities = special.log_softmax(scores, axis=1)
     picked = log_probabilities[np.arange(len(rows)), [labels.index(g) for g in gold]]
-    return np.maximum(picked, np.log(PROBABILITY_FLOOR))
+    floor = np.log(PROBABILITY_FLOOR)
+    return np.where(named, np.maximum(picked, floor), floor)
 
 
 def _estimate(differences: np.ndarray) -> Estimate:

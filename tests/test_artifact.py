@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -286,3 +287,65 @@ def test_an_artifact_compiled_with_another_dspy_version_warns_on_load(tmp_path, 
 
     with pytest.warns(UserWarning, match=r"dspy 0\.0\.1 ->"):
         load_artifact(path)
+
+
+def with_nested(artifact: CompiledPrompt, where: str, value) -> CompiledPrompt:
+    """`artifact` with the dotted field `where` (a record or dict key at each step) set."""
+    head, _, rest = where.partition(".")
+    current = getattr(artifact, head)
+    if not rest:
+        return artifact.model_copy(update={head: value})
+    if isinstance(current, dict):
+        return artifact.model_copy(update={head: {**current, rest: value}})
+    return artifact.model_copy(update={head: with_nested(current, rest, value)})
+
+
+NOT_FINITE = [math.nan, math.inf, -math.inf]
+FIELDS = ["calibration.label_offsets.approve", "scores.dev.macro_f1", "scores.test.accuracy"]
+
+
+@pytest.mark.parametrize("value", NOT_FINITE, ids=["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("field", FIELDS)
+def test_saving_a_number_strict_json_cannot_hold_is_refused_naming_the_field(
+    tmp_path, artifact, field, value
+):
+    path = tmp_path / "compiled" / "claims.json"
+
+    with pytest.raises(ArtifactError) as error:
+        with_nested(artifact, field, value).save(path)
+
+    message = str(error.value)
+    assert message.startswith(f"{path}: field {field} is {json.dumps(value)}, which strict JSON")
+    assert "not written" in message
+    assert not path.exists() and not path.parent.exists()
+
+
+@pytest.mark.parametrize("spelling", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize(
+    ("field", "edit"),
+    [
+        (
+            "calibration.label_offsets.approve",
+            lambda raw, v: raw["calibration"]["label_offsets"].update(approve=v),
+        ),
+        ("scores.dev.macro_f1", lambda raw, v: raw["scores"]["dev"].update(macro_f1=v)),
+        (
+            "provenance.trials.0.dev_macro_f1",
+            lambda raw, v: raw["provenance"]["trials"][0].update(dev_macro_f1=v),
+        ),
+        ("unknown_extra", lambda raw, v: raw.update(unknown_extra=v)),  # a key no record reads
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_file_holding_nan_or_infinity_is_refused_on_load_naming_the_field(
+    saved, spelling, field, edit
+):
+    edit_saved(saved, lambda raw: edit(raw, float(spelling)))
+    assert spelling in saved.read_text()
+
+    with pytest.raises(ArtifactError) as error:
+        load_artifact(saved)
+
+    assert str(error.value).startswith(
+        f"{saved}: field {field} is {spelling}, which is not strict JSON"
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pldc.calibration import decide, fit_calibration
 from pldc.records import Calibration
@@ -55,3 +57,54 @@ def test_a_label_the_student_never_gives_gets_a_finite_offset():
 def test_ties_go_to_the_label_declared_first():
     flat = Calibration(method="none", label_offsets={label: 0.0 for label in LABELS})
     assert decide({label: -1.0 for label in LABELS}, LABELS, flat) == "approve"
+
+
+OFF_LABEL = {label: -math.inf for label in LABELS}
+"""A generate-and-parse student's scores for a reply that named no label."""
+
+
+def test_an_off_label_reply_is_left_out_of_the_fit():
+    rows = biased_rows(LABELS * 2)
+
+    with_off_label = fit_calibration("batch", [*rows, OFF_LABEL, OFF_LABEL], LABELS)
+
+    assert with_off_label == fit_calibration("batch", rows, LABELS)
+
+
+def test_a_batch_of_off_label_replies_only_gives_zero_offsets():
+    offsets = fit_calibration("batch", [OFF_LABEL] * 3, LABELS).label_offsets
+
+    assert offsets == {label: 0.0 for label in LABELS}
+
+
+def test_an_off_label_reply_decides_no_label_under_any_calibration():
+    batch = fit_calibration("batch", biased_rows(LABELS), LABELS)
+
+    assert decide(OFF_LABEL, LABELS, batch) is None
+
+
+def test_a_label_without_a_finite_score_is_never_decided():
+    flat = Calibration(method="none", label_offsets={label: 0.0 for label in LABELS})
+
+    assert decide({"approve": math.nan, "reject": -3.0, "escalate": -math.inf}, LABELS, flat) == (
+        "reject"
+    )
+    assert decide({"approve": math.nan, "reject": math.inf, "escalate": -9.0}, LABELS, flat) == (
+        "escalate"
+    )
+
+
+SCORE = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([-math.inf, math.inf, math.nan, 0.0, -1e308, 1e308]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.fixed_dictionaries({label: SCORE for label in LABELS}), max_size=8))
+def test_calibration_offsets_are_finite_for_any_scores(rows):
+    offsets = fit_calibration("batch", rows, LABELS).label_offsets
+
+    assert all(math.isfinite(offset) for offset in offsets.values())
+    calibration = Calibration(method="batch", label_offsets=offsets)
+    assert {decide(row, LABELS, calibration) for row in rows} <= {*LABELS, None}

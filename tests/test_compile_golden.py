@@ -1,10 +1,10 @@
 """A compile keeps its cache keys and its artifact across refactors of the compiler.
 
-tests/golden/compile_<case>/ was recorded by the compiler at issue 19's pipeline (see
-tests/golden/record_compile_golden.py): the run directory's stores, their keys and study
-names, and the artifact. A rerun in a copy of that run directory must call no model and store
-nothing new, and a fresh compile must leave the same keys and the same artifact, so a change
-that is meant to keep behaviour can be shown to.
+tests/golden/compile_<case>/ was recorded by the compiler at issue 19's pipeline, with issue
+20's scaffold in the stage keys (see tests/golden/record_compile_golden.py): the run
+directory's stores, their keys and study names, and the artifact. A rerun in a copy of that
+run directory must call no model and store nothing new, and a fresh compile must leave the same
+keys and the same artifact, so a change that is meant to keep behaviour can be shown to.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import pytest
 
 import pldc
 from pldc.backends._remote import RemoteBackend
+from pldc.calibration import decide, fit_calibration
 
 MESSAGES = [
     {"role": "system", "content": "Answer with exactly one of: approve, reject."},
@@ -99,6 +100,18 @@ def test_a_free_text_reply_is_parsed_to_the_label_it_gives(server_factory):
     server = server_factory("Decision: **Approve**. The receipt is attached, nothing to reject.")
     scores = backend_for(server).score(MESSAGES, ["approve", "reject"])
     assert scores["approve"] == 0.0 and scores["reject"] == float("-inf")
+
+
+def test_a_reply_that_names_no_label_scores_no_label_and_decides_none(server_factory):
+    server = server_factory("I would need to see the receipt first.")
+    labels = ["approve", "reject"]
+
+    scores = backend_for(server).score(MESSAGES, labels)
+
+    assert scores == {"approve": float("-inf"), "reject": float("-inf")}
+    batch = fit_calibration("batch", [scores], labels)
+    assert batch.label_offsets == {"approve": 0.0, "reject": 0.0}
+    assert decide(scores, labels, batch) is None
 
 
 def test_transient_server_errors_are_retried(server_factory):

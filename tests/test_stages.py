@@ -4,10 +4,13 @@ exactly the inputs it declares."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
+import dspy
 import pytest
 from conftest import toy_task
 
+from pldc import render
 from pldc.embed import TfidfEmbedder
 from pldc.progress import NullProgress
 from pldc.records import Rule
@@ -108,6 +111,7 @@ def test_no_resolution_rounds_leave_the_pool_as_it_was(tmp_path, teacher, studen
         ("rules_only", True, {"rule_search"}),  # no demonstrations
         ("selection_examples", 20, {"rule_search"}),  # fewer examples to choose on
         ("trials", 3, {"rule_search"}),
+        ("calibration", "none", {"resolution", "verification", "rule_search"}),  # scoring
         ("workers", 2, set()),  # more workers resume the same study
         ("gate", False, set()),  # the gate decides after the search, and is not stored
     ],
@@ -155,3 +159,82 @@ def test_verification_off_skips_the_stage(tmp_path, teacher, student):
 
     assert verification.run(space, pool) is None
     assert student.calls == []
+
+
+class Reworded(dspy.Signature):
+    """Send each customer support ticket to the queue that handles it."""
+
+    ticket: str = dspy.InputField()
+    queue: Literal["refund", "bug", "other"] = dspy.OutputField()
+
+
+class Retitled(dspy.Signature):
+    """Route a customer support ticket to the right queue."""
+
+    ticket_text: str = dspy.InputField()
+    queue: Literal["refund", "bug", "other"] = dspy.OutputField()
+
+
+class Reordered(dspy.Signature):
+    """Route a customer support ticket to the right queue."""
+
+    ticket: str = dspy.InputField()
+    queue: Literal["bug", "refund", "other"] = dspy.OutputField()
+
+
+SCAFFOLD_CHANGES = {
+    "instruction": {"signature": Reworded},
+    "field title": {"signature": Retitled, "columns": {"ticket_text": "ticket"}},
+    "label order": {"signature": Reordered},
+}
+
+
+@pytest.mark.parametrize("change", sorted(SCAFFOLD_CHANGES))
+def test_every_stored_stage_and_the_study_name_change_with_the_scaffold(
+    tmp_path, teacher, student, change
+):
+    pool = pool_of("If the ticket mentions refund, the answer is refund.")
+    traces = extraction.Extraction(examples=[], traces=[])
+
+    def keys(task):
+        space = open_workspace(
+            task,
+            teacher=teacher,
+            student=student,
+            settings=SETTINGS,
+            run_dir=tmp_path / "run",
+            source="toy",
+            base_dir=None,
+            progress=NullProgress(),
+            embedder=TfidfEmbedder(),
+        )
+        return {
+            "rule_pool": rule_pool.key(space, traces),
+            "resolution": resolution.key(space, pool),
+            "verification": verification.key(space, pool),
+            "rule_search": rule_search.key(space, candidates.run(space, traces, pool, None)),
+        }
+
+    before = keys(toy_task())
+    after = keys(dataclasses.replace(toy_task(), **SCAFFOLD_CHANGES[change]))
+
+    assert [stage for stage in before if before[stage] == after[stage]] == []
+
+
+def test_a_changed_answer_format_changes_every_key_that_runs_the_student(
+    tmp_path, teacher, student
+):
+    # A change the student sees that no schema field shows: the answer format's wording.
+    pool = pool_of("If the ticket mentions refund, the answer is refund.")
+    traces = extraction.Extraction(examples=[], traces=[])
+    space = workspace(tmp_path, teacher, student)
+    offered = candidates.run(space, traces, pool, None)
+    before = [resolution.key(space, pool), verification.key(space, pool)]
+    before.append(rule_search.key(space, offered))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(render, "render_answer_format", lambda labels: "Reply: " + "/".join(labels))
+        after = [resolution.key(space, pool), verification.key(space, pool)]
+        after.append(rule_search.key(space, offered))
+
+    assert [b == a for b, a in zip(before, after, strict=True)] == [False, False, False]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pldc.backends._function import FunctionBackend
 from pldc.backends._threads import model_threads, models_opened_with, threads_per_worker
-from pldc.backends.base import Backend, ModelIdentity, with_retries
+from pldc.backends.base import Backend, ModelIdentity, parsed_label_scores, with_retries
 from pldc.errors import MissingExtraError, ModelError
 from pldc.models import CATALOGUE, is_local_model_name
 from pldc.progress import NullProgress, Progress
@@ -18,6 +18,7 @@ __all__ = [
     "models_opened_with",
     "open_model",
     "open_recorded_model",
+    "parsed_label_scores",
     "threads_per_worker",
     "with_retries",
 ]

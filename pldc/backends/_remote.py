@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from pldc._litellm import keep_litellm_offline
-from pldc.backends.base import Backend, ModelIdentity, with_retries
-from pldc.render import Message, parse_label
+from pldc.backends.base import Backend, ModelIdentity, parsed_label_scores, with_retries
+from pldc.render import Message
 
 
 class RemoteBackend(Backend):
@@ -63,8 +62,7 @@ class RemoteBackend(Backend):
         return response.text or ""
 
     def score(self, messages: Sequence[Message], labels: Sequence[str]) -> dict[str, float]:
-        answer = parse_label(self.generate(messages, max_tokens=16), labels)
-        return {label: 0.0 if label == answer else -math.inf for label in labels}
+        return parsed_label_scores(self.generate(messages, max_tokens=16), labels)
 
     def count_tokens(self, text: str) -> int:
         import litellm

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -10,7 +11,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from pldc.errors import ModelError
-from pldc.render import Message
+from pldc.render import Message, parse_label
 
 Decoding = Literal["label_logprob", "generate_parse"]
 
@@ -41,7 +42,10 @@ class Backend(ABC):
 
     @abstractmethod
     def score(self, messages: Sequence[Message], labels: Sequence[str]) -> dict[str, float]:
-        """Log-likelihood of each label as the whole assistant reply (higher is likelier)."""
+        """Log-likelihood of each label as the whole assistant reply (higher is likelier).
+
+        A backend that can only generate returns `parsed_label_scores` of its reply.
+        """
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -58,6 +62,14 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         pass
+
+
+def parsed_label_scores(reply: str, labels: Sequence[str]) -> dict[str, float]:
+    """A generated reply as label scores: 0 for the label it gives (`parse_label`), -inf for
+    the others; -inf for every label when it gives none, an off-label reply, which
+    `pldc.calibration.decide` turns into no label and the scores count as a wrong answer."""
+    answer = parse_label(reply, labels)
+    return {label: 0.0 if label == answer else -math.inf for label in labels}
 
 
 T = TypeVar("T")

@@ -28,6 +28,7 @@ from pldc.records._artifact import (
     PromptRecord,
     TaskRecord,
     content_digest,
+    first_non_finite,
 )
 from pldc.records._provenance import (
     CandidateKind,
@@ -76,4 +77,5 @@ __all__ = [
     "TeacherTrace",
     "TrialRecord",
     "content_digest",
+    "first_non_finite",
 ]

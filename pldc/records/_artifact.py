@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -125,18 +126,50 @@ class CompiledPrompt(NewerFieldsOmitted):
         ).with_hash()
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        """The artifact as strict JSON. Raises ArtifactError, naming the field, for a NaN or
+        infinite number, which strict JSON cannot hold."""
+        # Checked on the Python values: pydantic's JSON mode would write them as null.
+        if (found := first_non_finite(self.model_dump())) is not None:
+            where, value = found
+            raise ArtifactError(
+                f"field {where} is {json.dumps(value)}, which strict JSON cannot hold, so the "
+                "artifact is not written; the number was computed wrongly, please report it."
+            )
+        body = self.model_dump(mode="json")
+        return json.dumps(body, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
     def save(self, path: str | Path) -> Path:
-        """Write the hashed artifact as UTF-8 JSON, creating missing folders; returns `path`."""
+        """Write the hashed artifact as strict UTF-8 JSON, creating missing folders; returns
+        `path`. Raises ArtifactError, writing nothing, if a number is NaN or infinite."""
         path = Path(path)
+        try:
+            text = self.with_hash().to_json()
+        except ArtifactError as exc:
+            raise ArtifactError(f"{path}: {exc}") from None
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.with_hash().to_json())
+        path.write_text(text)
         return path
 
 
 _OF_THE_SHIPPED_PROMPT = ("selection", "test_gain_over_baseline", "test_gain_over_few_shot")
 """ArtifactScores measured of the compiled prompt only, not of the other front prompts."""
+
+
+def first_non_finite(value: Any, where: str = "") -> tuple[str, float] | None:
+    """The dotted path (list items by index) and value of the first NaN or infinite number in
+    the JSON-like `value`, or None when every number is finite."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where, value
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if (found := first_non_finite(item, f"{where}.{key}" if where else str(key))) is not None:
+            return found
+    return None
 
 
 def content_digest(body: dict[str, Any]) -> str:

@@ -113,7 +113,8 @@ class Revision(BaseModel):
     round: int
     example_id: str
     gold: str
-    predicted: str
+    predicted: str | None
+    """None when the student's reply named no label."""
     success_example_ids: list[str]
     reply: str
     action: EditAction | None = None

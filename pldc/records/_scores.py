@@ -48,7 +48,8 @@ class Estimate(BaseModel):
 
 
 class Scores(NewerFieldsOmitted):
-    """Macro-F1 with its parts. `confusion[i][j]` counts gold `labels[i]` predicted `labels[j]`."""
+    """Macro-F1 with its parts. `confusion[i][j]` counts gold `labels[i]` predicted `labels[j]`;
+    off-label replies are in no column (see `off_label`)."""
 
     n: int
     macro_f1: float
@@ -59,8 +60,11 @@ class Scores(NewerFieldsOmitted):
     macro_f1_interval: Interval | None = None
     """95% percentile bootstrap interval of `macro_f1` over the examples; None (and absent
     from the JSON, as in artifacts made before intervals) if not made."""
+    off_label: int = 0
+    """Replies that named no label (a generate-and-parse student's), each counted as a wrong
+    answer and in no column of `confusion`; absent from the JSON when 0."""
 
-    newer_fields = ("macro_f1_interval",)
+    newer_fields = ("macro_f1_interval", "off_label")
 
 
 class GateRecord(BaseModel):

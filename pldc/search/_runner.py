@@ -12,7 +12,7 @@ from pldc.backends import models_opened_with, threads_per_worker
 from pldc.data import Example
 from pldc.errors import PLDError, SettingsError
 from pldc.evaluate import StudentEvaluator
-from pldc.progress import NullProgress, Progress
+from pldc.progress import NullProgress, Progress, StageProgress
 from pldc.records import Rule
 from pldc.search._base import RuleSpace, SearchStrategy
 from pldc.search._objective import TrialObjective, slice_sizes
@@ -23,6 +23,7 @@ from pldc.search._study import (
     finished_trials,
     load_or_create_study,
     run_trials,
+    study_errors_reported,
 )
 from pldc.task import TaskSchema
 
@@ -51,8 +52,8 @@ def search_rules(
     in memory); a study found there under `study_name` resumes. Raises `BudgetError` if the
     pinned rules exceed the budget (the first trial's prompt cannot fit, so no student call is
     made; `compile_task` checks the budget before any model runs), `SettingsError` for
-    unusable settings or storage,
-    `PLDError` if no trial finishes.
+    unusable settings or storage, `PLDError` if no trial finishes or if Optuna or the storage
+    fails while the study runs (`study_errors_reported`).
     """
     progress = progress or NullProgress()
     strategy = strategy or strategy_for(settings)
@@ -60,21 +61,37 @@ def search_rules(
         schema, tuple(pool), tuple(pinned), settings.token_budget, evaluator.student.count_tokens
     )
     _check_settings(settings, storage, open_worker_evaluator)
-    study = _resumed_study(strategy, space, settings, storage, study_name, len(dev))
+    with study_errors_reported(storage, study_name):
+        study = _resumed_study(strategy, space, settings, storage, study_name, len(dev))
+        with progress.stage("search", total=settings.trials) as stage:
+            report = _reporter(stage)
+            report(study)
+            workers = _workers(
+                strategy,
+                space,
+                dev,
+                settings,
+                storage,
+                study_name,
+                open_worker_evaluator,
+                evaluator,
+            )
+            with workers as own_evaluator:
+                objective = _objective(
+                    study, strategy, space, own_evaluator, dev, settings, progress
+                )
+                run_trials(study, objective, settings.trials, callbacks=[report])
+            report(study)
+        return _result(study, space, strategy, settings)
 
-    with progress.stage("search", total=settings.trials) as stage:
 
-        def report(study: optuna.Study, _trial: optuna.trial.FrozenTrial | None = None) -> None:
-            stage.update(completed=len(finished_trials(study)), status=_status(study))
+def _reporter(stage: StageProgress) -> Callable[..., None]:
+    """A study callback that shows the finished trials and the best score so far."""
 
-        report(study)
-        with _workers(
-            strategy, space, dev, settings, storage, study_name, open_worker_evaluator, evaluator
-        ) as own_evaluator:
-            objective = _objective(study, strategy, space, own_evaluator, dev, settings, progress)
-            run_trials(study, objective, settings.trials, callbacks=[report])
-        report(study)
-    return _result(study, space, strategy, settings)
+    def report(study: optuna.Study, _trial: optuna.trial.FrozenTrial | None = None) -> None:
+        stage.update(completed=len(finished_trials(study)), status=_status(study))
+
+    return report
 
 
 def open_study(

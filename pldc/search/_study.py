@@ -8,12 +8,13 @@ other workers fail a dead worker's trial (`RDBStorage(heartbeat_interval=...)`).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import optuna
 from sqlalchemy.exc import SQLAlchemyError
 
-from pldc.errors import SettingsError
+from pldc.errors import PLDError, SettingsError
 from pldc.search._base import SearchStrategy
 from pldc.search._pruning import Pruning
 
@@ -93,6 +94,35 @@ def run_trials(
     taken = [t for t in study.get_trials(deepcopy=False, states=_LIVE) if t.state != _WAITING]
     if len(taken) < trials:
         study.optimize(claimed, n_trials=None, catch=(NothingToRun,), callbacks=list(callbacks))
+
+
+@contextmanager
+def study_errors_reported(storage: str | None, study_name: str) -> Iterator[None]:
+    """Optuna's and the database's own errors while the study runs, raised as a `PLDError`
+    that names the study: no raw Optuna exception reaches the user.
+
+    They mean the study changed under this process (another process finished or failed its
+    trial), or its database failed. Errors of pldc's own code pass through unchanged.
+    """
+    try:
+        yield
+    except (optuna.exceptions.OptunaError, SQLAlchemyError, ValueError) as exc:
+        if isinstance(exc, ValueError) and not _raised_by_optuna(exc):
+            raise
+        raise PLDError(
+            f"the search study {study_name} in {storage or 'memory'} failed "
+            f"({type(exc).__name__}: {exc}); did another process use it at the same time? "
+            "Finished trials are kept, so rerunning the compile alone resumes the study; "
+            "to share one study between processes, use --workers N."
+        ) from exc
+
+
+def _raised_by_optuna(exc: BaseException) -> bool:
+    """Whether the innermost frame `exc` was raised in belongs to Optuna."""
+    frame, traceback = None, exc.__traceback__
+    while traceback is not None:
+        frame, traceback = traceback.tb_frame, traceback.tb_next
+    return frame is not None and frame.f_globals.get("__name__", "").startswith("optuna")
 
 
 def fail_abandoned_trials(study: optuna.Study, storage: str | None) -> None:

@@ -17,7 +17,9 @@ returned, and returns the next record:
     assembly.compiled_prompt(...)       → CompiledPrompt   the frozen, hashed artifact
 
 A stage whose result is stored whole declares what it depends on in one `key` function beside
-its `run`, and runs through `cached_stage`; the search's `key` names its Optuna study. The
+its `run`, and runs through `cached_stage`; the search's `key` names its Optuna study. A key
+holds the scaffold the stage's models are shown from one place, the workspace's
+`student_scaffold()` and `teacher_scaffold()`, so a changed task never reads a stale stage. The
 other stages are cheap to rerun because every model call they make is stored.
 
 A new stage is a new module here with its record, its `key` and its `run`, and one call in

@@ -18,7 +18,8 @@ from pldc.store import content_key
 
 def key(workspace: Workspace, pool: RulePool) -> str:
     """Resolution depends on the pool, the teacher, how the student scores, the data and its
-    splits, the resolution settings, the prompt's user template and the pinned rules."""
+    splits, the resolution settings, and what the student (pinned rules included) and the
+    teacher are shown of the task."""
     return content_key(
         "resolution",
         [rule.model_dump() for rule in pool.rules],
@@ -26,8 +27,8 @@ def key(workspace: Workspace, pool: RulePool) -> str:
         scorer_key(workspace.student.identity),
         workspace.data.fingerprint,
         asdict(workspace.settings.resolve_settings()),
-        workspace.user_template,
-        workspace.task.pinned_rules,
+        workspace.student_scaffold(),
+        workspace.teacher_scaffold(),
     )
 
 

@@ -29,15 +29,14 @@ class RulePool(BaseModel):
 
 def key(workspace: Workspace, extraction: Extraction) -> str:
     """The pool depends on the traces, the teacher that merges them, the embedder, the
-    clustering settings, and the instruction and labels the merge prompt shows."""
+    clustering settings, and what the teacher is shown of the task."""
     return content_key(
         "rule-pool",
         [trace.model_dump() for trace in extraction.traces],
         workspace.teacher.identity.model_dump(),
         workspace.embedder.name,
         asdict(workspace.settings.cluster_settings()),
-        workspace.schema.instruction,
-        workspace.schema.labels,
+        workspace.teacher_scaffold(),
     )
 
 

@@ -20,8 +20,9 @@ from pldc.store import content_key
 
 def key(workspace: Workspace, candidates: Candidates) -> str:
     """The study's name (24 hex digits): the candidates, how the student scores, the data and
-    its splits, the selection examples, the search settings and the prompt's user template.
-    The worker count is left out, so more workers resume the same study."""
+    its splits, the selection examples, the search settings and what the student is shown
+    besides the candidates. The worker count is left out, so more workers resume the same
+    study."""
     settings = workspace.settings.search_settings()
     return content_key(
         "search",
@@ -29,7 +30,7 @@ def key(workspace: Workspace, candidates: Candidates) -> str:
         scorer_key(workspace.student.identity),
         workspace.data.fingerprint,
         asdict(replace(settings, workers=1)),
-        workspace.user_template,
+        workspace.student_scaffold(),
         [example.id for example in candidates.selection],
     )[:24]
 

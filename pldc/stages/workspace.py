@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pldc.backends import open_recorded_model
 from pldc.backends.base import Backend, ModelIdentity
@@ -20,7 +21,7 @@ from pldc.extract import StoredTeacher
 from pldc.preflight import fit_to_student
 from pldc.progress import Progress
 from pldc.records import Rule
-from pldc.render import render_user_template
+from pldc.render import render_user_template, student_scaffold, teacher_scaffold
 from pldc.rulepool import pinned_rules
 from pldc.settings import CompileSettings
 from pldc.store import JsonlStore
@@ -53,6 +54,16 @@ class Workspace:
     def candidate_rules(self, pool: list[Rule]) -> list[Rule]:
         """The pinned rules, then `pool`: every rule a prompt may hold."""
         return [*self.pinned, *pool]
+
+    def student_scaffold(self) -> dict[str, Any]:
+        """What the student is shown besides candidates and case, pinned rules included
+        (`pldc.render.student_scaffold`); the key of every stored stage that runs it holds it."""
+        return student_scaffold(self.schema, [rule.text for rule in self.pinned])
+
+    def teacher_scaffold(self) -> dict[str, Any]:
+        """What the teacher is shown of the task (`pldc.render.teacher_scaffold`); the key of
+        every stored stage the teacher works in holds it."""
+        return teacher_scaffold(self.schema)
 
 
 def open_workspace(

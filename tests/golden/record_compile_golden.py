@@ -10,9 +10,12 @@ installed versions and the hash over them).
 
 These files were recorded with issue 19's pipeline (rule verification, demonstrations beside
 the rules, selection examples, the final gate, 95% intervals), which changed every case's keys
-and artifact on purpose; they were first recorded before the compiler was split into stages
-(issue 18), which they showed changed nothing. Rerecord them only when a cache key or the
-artifact is meant to change, and say so in the commit.
+and artifact on purpose. Issue 20 rerecorded them when every stored stage's key and the study
+name came to hold the full rendered scaffold (`pldc.render.student_scaffold` and
+`teacher_scaffold`): the stage keys and study names changed, the artifacts and the teacher,
+student and embedding stores did not. They were first recorded before the compiler was split
+into stages (issue 18), which they showed changed nothing. Rerecord them only when a cache
+key or the artifact is meant to change, and say so in the commit.
 """
 
 from __future__ import annotations

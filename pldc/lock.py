@@ -1,0 +1,115 @@
+"""One compile at a time in a run directory, and in a local SQLite study file.
+
+Two compiles sharing a run directory would append to the same stores, and each would fail the
+other's running trials as abandoned when it opens the study (`fail_abandoned_trials`), which
+ends in Optuna errors or in more trials than asked for. So `compile_task` holds an exclusive
+lock on the run directory, and on a SQLite file given as `--storage`, for as long as it runs,
+and a second compile is refused at once with a `BusyError` that names what is taken.
+
+The locks are the operating system's file locks (`flock`), which end with the process however
+it ends: a killed compile leaves nothing to clean up, and rerunning it resumes. Search workers
+(`--workers N`) share their compile's study without taking a lock; they are how several
+processes work on one study, besides a database server given as `--storage`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import IO
+
+from pldc.errors import BusyError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
+
+LOCK_FILE = "compile.lock"
+"""In the run directory; it holds the process id of the compile that last took the lock."""
+
+
+@contextmanager
+def compile_lock(run_dir: Path, storage: str | None) -> Iterator[None]:
+    """Hold the run directory and, if `storage` is a SQLite file, that file, until the block
+    ends. Raises `BusyError` at once if another process holds either."""
+    with ExitStack() as stack:
+        stack.enter_context(
+            _exclusive(
+                run_dir / LOCK_FILE,
+                f"the run directory {run_dir}",
+                "give this compile a run directory of its own (--run-dir)",
+            )
+        )
+        database = _sqlite_file(storage)
+        if database is not None:
+            stack.enter_context(
+                _exclusive(
+                    database.with_name(database.name + ".lock"),
+                    f"the study storage {storage}",
+                    "give this compile a storage of its own (--storage); compiles on several "
+                    "machines share one study through a database server (postgresql://…)",
+                )
+            )
+        yield
+
+
+@contextmanager
+def _exclusive(lock_path: Path, what: str, fix: str) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+") as handle:
+        if not _try_lock(handle):
+            handle.seek(0)
+            holder = handle.read().strip()
+            process = f" (process {holder})" if holder.isdigit() else ""
+            raise BusyError(
+                f"another pldc compile{process} is using {what}; wait for it to finish, or "
+                f"{fix}. To run one search in several processes, use --workers N."
+            )
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            _unlock(handle)
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    try:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            handle.seek(0)  # msvcrt locks bytes from the current position
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+def _unlock(handle: IO[str]) -> None:
+    if fcntl is not None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    else:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+
+def _sqlite_file(storage: str | None) -> Path | None:
+    """The database file of a SQLite storage URL; None for any other storage, or in memory."""
+    if storage is None or not storage.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        database = make_url(storage).database
+    except ArgumentError:
+        return None  # the search names the storage URL it cannot open
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
