@@ -170,7 +170,7 @@ def _compile(args: argparse.Namespace) -> int:
     named_teacher, teacher_name = _model_choice("teacher", args, task, DEFAULT_TEACHER, source)
     models = {named_student: student_name, named_teacher: teacher_name}
     check_before_models(output=output, run_dir=run_dir, storage=args.storage, models=models)
-    with compile_lock(run_dir, args.storage):
+    with compile_lock(run_dir, args.storage, create=False):
         pass  # refused now, before the models load, if another compile runs; compile_task locks
     progress = RichProgress()
     student = open_model(student_name, api_base=args.student_api_base, progress=progress)

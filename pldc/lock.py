@@ -33,34 +33,44 @@ LOCK_FILE = "compile.lock"
 
 
 @contextmanager
-def compile_lock(run_dir: Path, storage: str | None) -> Iterator[None]:
+def compile_lock(run_dir: Path, storage: str | None, *, create: bool = True) -> Iterator[None]:
     """Hold the run directory and, if `storage` is a SQLite file, that file, until the block
-    ends. Raises `BusyError` at once if another process holds either."""
+    ends. Raises `BusyError` at once if another process holds either. With `create=False` it
+    only checks: it writes nothing, and a lock file that does not exist yet is free."""
     with ExitStack() as stack:
-        stack.enter_context(
-            _exclusive(
-                run_dir / LOCK_FILE,
-                f"the run directory {run_dir}",
-                "give this compile a run directory of its own (--run-dir)",
-            )
-        )
-        database = _sqlite_file(storage)
-        if database is not None:
-            stack.enter_context(
-                _exclusive(
-                    database.with_name(database.name + ".lock"),
-                    f"the study storage {storage}",
-                    "give this compile a storage of its own (--storage); compiles on several "
-                    "machines share one study through a database server (postgresql://…)",
-                )
-            )
+        for lock_path, what, fix in _locks(run_dir, storage):
+            if create or lock_path.exists():
+                stack.enter_context(_exclusive(lock_path, what, fix, create))
         yield
 
 
+def _locks(run_dir: Path, storage: str | None) -> list[tuple[Path, str, str]]:
+    """(lock file, what it guards, the fix) for the run directory and a SQLite study file."""
+    locks = [
+        (
+            run_dir / LOCK_FILE,
+            f"the run directory {run_dir}",
+            "give this compile a run directory of its own (--run-dir)",
+        )
+    ]
+    database = _sqlite_file(storage)
+    if database is not None:
+        locks.append(
+            (
+                database.with_name(database.name + ".lock"),
+                f"the study storage {storage}",
+                "give this compile a storage of its own (--storage); compiles on several "
+                "machines share one study through a database server (postgresql://…)",
+            )
+        )
+    return locks
+
+
 @contextmanager
-def _exclusive(lock_path: Path, what: str, fix: str) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a+") as handle:
+def _exclusive(lock_path: Path, what: str, fix: str, create: bool = True) -> Iterator[None]:
+    if create:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+" if create else "r") as handle:
         if not _try_lock(handle):
             handle.seek(0)
             holder = handle.read().strip()
@@ -69,10 +79,11 @@ def _exclusive(lock_path: Path, what: str, fix: str) -> Iterator[None]:
                 f"another pldc compile{process} is using {what}; wait for it to finish, or "
                 f"{fix}. To run one search in several processes, use --workers N."
             )
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        if create:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
         try:
             yield
         finally:

@@ -53,8 +53,8 @@ def waiting_scores(messages, labels):
     return fake_student_scores(messages, labels)
 
 models = {{
-    "fake-teacher": FunctionBackend(generate=fake_teacher_reply, name="fake-teacher"),
-    "fake-student": FunctionBackend(score=waiting_scores, name="fake-student"),
+    "fake/teacher": FunctionBackend(generate=fake_teacher_reply, name="fake-teacher"),
+    "fake/student": FunctionBackend(score=waiting_scores, name="fake-student"),
 }}
 
 def open_model(name, **options):
@@ -72,7 +72,8 @@ def pldc_compile(tmp_path: Path, name: str, run_dir: Path) -> subprocess.Popen:
     driver, task_file = tmp_path / "driver.py", tmp_path / "toy_task.py"
     driver.write_text(DRIVER)
     task_file.write_text(TASK_FILE)
-    flags = ["--teacher", "fake-teacher", "--student", "fake-student", "--trials", "4"]
+    # provider/model names, which the CLI's model-name check lets through to the fake open_model
+    flags = ["--teacher", "fake/teacher", "--student", "fake/student", "--trials", "4"]
     flags += ["--budget", "120", "--teacher-examples", "6", "--run-dir", str(run_dir)]
     flags += ["-o", str(tmp_path / f"{name}.json")]
     markers = [str(tmp_path / f"{name}.started"), str(tmp_path / "go")]
