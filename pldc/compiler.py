@@ -69,19 +69,21 @@ def compile_task(
     """
     keep_litellm_offline()  # for a remote embedder, and search workers that reopen the student
     run_dir = run_dir or DEFAULT_RUN_ROOT / task.display_name
+    # The workspace checks the data first and makes the run directory only if it passes; the
+    # lock, taken next, is what keeps a second compile out of it.
+    workspace = open_workspace(
+        task,
+        teacher=teacher,
+        student=student,
+        settings=settings or CompileSettings(),
+        run_dir=run_dir,
+        source=source,
+        base_dir=base_dir,
+        progress=progress or NullProgress(),
+        embedder=embedder,
+        data=data,
+    )
     with compile_lock(run_dir, storage):
-        workspace = open_workspace(
-            task,
-            teacher=teacher,
-            student=student,
-            settings=settings or CompileSettings(),
-            run_dir=run_dir,
-            source=source,
-            base_dir=base_dir,
-            progress=progress or NullProgress(),
-            embedder=embedder,
-            data=data,
-        )
         return _run_stages(workspace, storage, open_worker_evaluator)
 
 
