@@ -177,7 +177,7 @@ def test_eval_refuses_an_example_beyond_the_recorded_students_context(
         {"id": f"r{i}", "request": f"Please review contract {i}.", "queue": queue}
         for i, queue in enumerate(["self_serve", "in_house", "outside_counsel"] * 10)
     ]
-    requests[4]["request"] = " ".join(["clause"] * 800)
+    requests[4]["request"] = " ".join(["clause"] * 1500)  # beyond 1024 whatever the prompt
     task_path = tmp_path / "task.py"
     task_path.write_text(
         f"import sys\nsys.path.insert(0, {str(signatures)!r})\nimport pldc\n"
