@@ -52,7 +52,13 @@ class CompiledClassifier:
         )
 
     def scores(self, **inputs: str) -> dict[str, float]:
-        return self.student.score(self.messages(**inputs), self.labels)
+        """Label log-likelihoods; an empty input is refused, as the compile refuses it
+        (`messages` still renders one, e.g. to count the scaffold's tokens)."""
+        messages = self.messages(**inputs)
+        empty = [name for name, value in inputs.items() if not str(value).strip()]
+        if empty:
+            raise DataError(f"input field(s) {empty} are empty or whitespace-only; fill them in.")
+        return self.student.score(messages, self.labels)
 
     def predict(self, **inputs: str) -> str | None:
         """The label the student gives, decoded exactly as during the search; None when its

@@ -1,0 +1,26 @@
+"""The deployment path checks its inputs as the compile checked the data."""
+
+from __future__ import annotations
+
+import pytest
+from test_artifact import make_artifact
+
+import pldc
+from pldc.backends import FunctionBackend
+
+
+@pytest.fixture
+def classifier(tmp_path):
+    student = FunctionBackend(score=lambda messages, labels: dict.fromkeys(labels, 0.0))
+    return pldc.load(make_artifact().save(tmp_path / "a.json"), student=student)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_an_empty_input_is_refused_as_the_compile_refuses_it(classifier, text):
+    with pytest.raises(pldc.DataError, match=r"input field\(s\) \['claim'\] are empty"):
+        classifier.predict(claim=text)
+
+
+def test_a_misspelt_field_is_named_with_the_fields_the_prompt_takes(classifier):
+    with pytest.raises(pldc.DataError, match=r"missing \['claim'\]; unknown \['clam'\]"):
+        classifier.predict(clam="Taxi to the airport, $40.")
