@@ -613,7 +613,7 @@ def rules_stated(prompt_text: str) -> list[str]:
 if __name__ == "__main__":
     from collections import Counter
 
-    data = generate_requests(400, 11)
+    data = generate_requests(600, 11)  # as signatures/legal_intake.py
     total = len(data)
     for key in ("true_queue", "queue", "policy_rule"):
         counts = Counter(r[key] for r in data)
