@@ -65,3 +65,24 @@ def _softmax(row: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):  # a gap past the float range is probability 0, rightly
         shifted = np.exp(finite - finite.max())
     return shifted / shifted.sum()
+
+
+def gold_log_probability(
+    label_scores: Mapping[str, float], gold: str, labels: Sequence[str], calibration: Calibration
+) -> float:
+    """log P(gold) in nats under the calibrated distribution over `labels`, floored at
+    log(PROBABILITY_FLOOR) (about −13.8), so one confidently wrong or off-label reply weighs
+    at most that: the per-example statistic the gate compares prompts on (log loss, a proper
+    scoring rule, so it is not raised by overconfidence).
+
+    Raises:
+        KeyError: `gold` is not in `labels`.
+    """
+    index = list(labels).index(gold) if gold in labels else None
+    if index is None:
+        raise KeyError(f"gold label {gold!r} is not one of {list(labels)}")
+    offsets = calibration.label_offsets
+    row = np.array([label_scores[label] + offsets[label] for label in labels], dtype=np.float64)
+    if not np.isfinite(row).any():
+        return math.log(PROBABILITY_FLOOR)
+    return float(math.log(max(_softmax(row)[index], PROBABILITY_FLOOR)))

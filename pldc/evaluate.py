@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sklearn.metrics import confusion_matrix, f1_score
 
 from pldc.backends.base import Backend, ModelIdentity
-from pldc.calibration import decide, fit_calibration
+from pldc.calibration import decide, fit_calibration, gold_log_probability
 from pldc.data import Example
 from pldc.progress import StageProgress
 from pldc.records import Calibration, CalibrationMethod, Scores
@@ -151,6 +151,27 @@ class StudentEvaluator:
         rows = self.label_scores(system_prompt, examples, progress)
         calibration = fit_calibration(method, rows, self.schema.labels)
         return [decide(row, self.schema.labels, calibration) for row in rows], calibration
+
+    def gold_log_probabilities(
+        self,
+        method: CalibrationMethod,
+        system_prompt: str,
+        examples: Sequence[Example],
+        progress: StageProgress | None = None,
+    ) -> tuple[list[str | None], list[float]]:
+        """Per example, the decided label and the gold label's log-probability (nats, floored;
+        `pldc.calibration.gold_log_probability`), calibrated on the examples' inputs as in
+        `calibrated`."""
+        rows = self.label_scores(system_prompt, examples, progress)
+        labels = self.schema.labels
+        calibration = fit_calibration(method, rows, labels)
+        return (
+            [decide(row, labels, calibration) for row in rows],
+            [
+                gold_log_probability(row, example.label, labels, calibration)
+                for row, example in zip(rows, examples, strict=True)
+            ],
+        )
 
     def decided(
         self,

@@ -70,6 +70,28 @@ def paired_difference(
     return _interval(statistic, (g, a, b), estimate, seed, resamples)
 
 
+def paired_mean_difference(
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    seed: int = 0,
+    resamples: int = RESAMPLES,
+) -> Interval:
+    """mean(a) − mean(b) for per-example values of two prompts on the same examples (for
+    example gold-label log-probabilities, in nats), with its paired 95% bootstrap interval.
+
+    Raises:
+        ValueError: `a` and `b` differ in length or are empty.
+    """
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    _check(x, y)
+
+    def statistic(first, second, axis=-1):
+        return np.mean(first, axis=axis) - np.mean(second, axis=axis)
+
+    return _interval(statistic, (x, y), float(np.mean(x) - np.mean(y)), seed, resamples)
+
+
 def _interval(statistic, data, estimate, seed: int, resamples: int) -> Interval:
     result = bootstrap(
         data,

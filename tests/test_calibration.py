@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pldc.calibration import decide, fit_calibration
+from pldc.calibration import PROBABILITY_FLOOR, decide, fit_calibration, gold_log_probability
 from pldc.records import Calibration
+from pldc.stats import paired_mean_difference
 
 LABELS = ("approve", "reject", "escalate")
 
@@ -108,3 +109,34 @@ def test_calibration_offsets_are_finite_for_any_scores(rows):
     assert all(math.isfinite(offset) for offset in offsets.values())
     calibration = Calibration(method="batch", label_offsets=offsets)
     assert {decide(row, LABELS, calibration) for row in rows} <= {*LABELS, None}
+
+
+def test_the_gold_log_probability_is_taken_after_the_offsets_and_floored():
+    calibration = Calibration(method="batch", label_offsets={"a": 0.0, "b": math.log(3.0)})
+    scores = {"a": math.log(0.5), "b": math.log(0.5)}  # calibrated: 1/4 against 3/4
+
+    assert gold_log_probability(scores, "b", ["a", "b"], calibration) == pytest.approx(
+        math.log(0.75)
+    )
+    assert gold_log_probability(scores, "a", ["a", "b"], calibration) == pytest.approx(
+        math.log(0.25)
+    )
+    off_label = {"a": -math.inf, "b": -math.inf}
+    floor = math.log(PROBABILITY_FLOOR)
+    assert gold_log_probability(off_label, "a", ["a", "b"], calibration) == floor
+    certain = {"a": 0.0, "b": -1000.0}
+    assert gold_log_probability(certain, "b", ["a", "b"], calibration) == floor
+    with pytest.raises(KeyError, match="'c'"):
+        gold_log_probability(scores, "c", ["a", "b"], calibration)
+
+
+def test_a_paired_mean_difference_brackets_its_estimate_and_cancels_shared_difficulty():
+    difficulty = [-(i % 9) * 1.5 for i in range(60)]  # large, shared by both prompts
+    better = [d + 0.1 + 0.01 * (i % 3) for i, d in enumerate(difficulty)]
+    interval = paired_mean_difference(better, difficulty)
+
+    assert interval.low <= interval.estimate <= interval.high
+    assert interval.estimate == pytest.approx(0.11, abs=1e-6)
+    assert interval.low > 0.1  # the shared difficulty cancels in the pairs
+    with pytest.raises(ValueError):
+        paired_mean_difference(better, difficulty[:-1])

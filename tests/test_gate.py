@@ -1,10 +1,12 @@
-"""The final gate (pldc.gate): the searched prompt ships only if it clearly beats the best
-baseline on the selection examples; otherwise that baseline ships, and the artifact says why."""
+"""The final gate (pldc.gate): the searched prompt ships only if it clearly beats every
+baseline on the selection examples, by mean gold-label log-probability and without a lower
+Macro-F1; otherwise the best baseline ships, and the artifact says why."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import optuna
@@ -14,7 +16,8 @@ from conftest import fake_teacher_reply, toy_task
 from pldc.backends import FunctionBackend
 from pldc.compiler import compile_task
 from pldc.embed import TfidfEmbedder
-from pldc.gate import gate
+from pldc.gate import Scored, gate
+from pldc.records import GateRecord
 from pldc.render import render_candidates
 from pldc.settings import CompileSettings
 
@@ -28,55 +31,124 @@ def with_errors(predicted: list[str], positions: range) -> list[str]:
     return [flip[p] if i in positions else p for i, p in enumerate(predicted)]
 
 
-def test_a_searched_prompt_that_clearly_beats_every_baseline_ships():
-    record = gate(GOLD, LABELS, GOLD, {"zero-shot": ALL_A})
+def scored(predicted: list[str], confidence: float) -> Scored:
+    """`predicted`, with the gold label's log-probability log(confidence) where right and
+    log(1 - confidence) where wrong, jittered so that no two examples are alike."""
+    return Scored(
+        predicted,
+        [
+            math.log(confidence if p == g else 1 - confidence) - 0.001 * (i % 7)
+            for i, (p, g) in enumerate(zip(predicted, GOLD, strict=True))
+        ],
+    )
 
-    assert record.shipped == "searched"
-    assert record.difference.low > 0
+
+def test_a_searched_prompt_that_clearly_beats_every_baseline_ships():
+    record = gate(GOLD, LABELS, scored(GOLD, 0.8), {"zero-shot": scored(ALL_A, 0.6)})
+
+    assert record.shipped == "searched" and record.statistic == "gold_log_prob"
+    assert record.gold_log_prob_difference.low > 0 and record.difference.low > 0
     assert record.examples == 40 and record.best_baseline == "zero-shot"
     assert record.searched_macro_f1 == 1.0
+    assert record.searched_gold_log_prob == pytest.approx(math.log(0.8) - 0.001 * 2.85, abs=0.01)
     assert record.reason.startswith("the searched prompt beats zero-shot on 40 selection examples")
 
 
-def test_a_searched_prompt_that_does_not_clearly_win_loses_to_the_baseline_and_says_why():
-    nearly = with_errors(GOLD, range(2))  # the baseline errs on two examples
-    record = gate(GOLD, LABELS, GOLD, {"zero-shot": ALL_A, "few-shot": nearly})
+def test_a_gain_in_macro_f1_whose_log_probability_gain_is_not_clear_ships_the_baseline():
+    """The Macro-F1 gain is real here, but the gate decides on the log-probabilities: the
+    searched prompt is right more often, yet hardly more confident in the gold label."""
+    searched = Scored(GOLD, [math.log(0.51) - 0.01 * (i % 5) for i in range(40)])
+    nearly = with_errors(GOLD, range(10))
+    baseline = Scored(
+        nearly,
+        [math.log(0.5 if i < 10 else 0.52) - 0.01 * (i % 3) for i in range(40)],
+    )
+    record = gate(GOLD, LABELS, searched, {"zero-shot": scored(ALL_A, 0.4), "few-shot": baseline})
 
     assert record.shipped == "few-shot" == record.best_baseline
-    assert record.difference.estimate > 0 and record.difference.low <= 0
+    assert record.difference.low > 0  # Macro-F1 alone would have shipped it
+    assert record.gold_log_prob_difference.low <= 0
     assert record.reason.startswith("the searched prompt does not clearly beat few-shot")
-    assert f"[{record.difference.low:+.3f}, {record.difference.high:+.3f}]" in record.reason
+    interval = record.gold_log_prob_difference
+    assert f"[{interval.low:+.3f}, {interval.high:+.3f}]" in record.reason
+
+
+def test_a_log_probability_gain_with_a_lower_macro_f1_does_not_ship():
+    worse = with_errors(GOLD, range(4))
+    searched = Scored(worse, [-0.1 - 0.001 * i for i in range(40)])
+    record = gate(GOLD, LABELS, searched, {"zero-shot": Scored(GOLD, [-0.6] * 40)})
+
+    assert record.gold_log_prob_difference.low > 0 and record.difference.estimate < 0
+    assert record.shipped == "zero-shot"
+
+
+def test_the_searched_prompt_must_beat_every_baseline_not_only_the_best():
+    nearly = with_errors(GOLD, range(4))
+    searched = Scored(nearly, [-0.2 - 0.001 * i for i in range(40)])
+    baselines = {
+        "zero-shot": Scored(with_errors(GOLD, range(8)), [-0.5 - 0.001 * i for i in range(40)]),
+        "few-shot": Scored(GOLD, [-0.68 - 0.001 * i for i in range(40)]),
+    }
+    record = gate(GOLD, LABELS, searched, baselines)
+
+    assert record.best_baseline == "zero-shot"  # the higher mean log-probability, beaten ...
+    assert record.gold_log_prob_difference.low > 0 and record.difference.estimate > 0
+    assert record.shipped == "zero-shot"  # ... but few-shot has the higher Macro-F1
+    assert "does not clearly beat few-shot" in record.reason
 
 
 def test_of_equally_good_baselines_zero_shot_is_the_one_compared_and_shipped():
-    record = gate(GOLD, LABELS, ALL_A, {"few-shot": ALL_A, "zero-shot": ALL_A})
+    same = scored(ALL_A, 0.6)
+    record = gate(GOLD, LABELS, same, {"few-shot": same, "zero-shot": same})
 
     assert record.best_baseline == record.shipped == "zero-shot"
 
 
 def test_with_the_gate_off_the_searched_prompt_ships_and_the_comparison_is_kept():
-    record = gate(GOLD, LABELS, ALL_A, {"zero-shot": GOLD}, enabled=False)
+    record = gate(GOLD, LABELS, scored(ALL_A, 0.6), {"zero-shot": scored(GOLD, 0.8)}, enabled=False)
 
     assert record.shipped == "searched"
-    assert record.difference.high < 0
+    assert record.difference.high < 0 and record.gold_log_prob_difference.high < 0
     assert "gate off, shipped anyway" in record.reason
 
 
 def test_a_searched_prompt_that_is_a_baseline_ships_as_searched_without_a_difference():
-    record = gate(GOLD, LABELS, ALL_A, {"zero-shot": ALL_A}, searched_is="zero-shot")
+    same = scored(ALL_A, 0.6)
+    record = gate(GOLD, LABELS, same, {"zero-shot": same}, searched_is="zero-shot")
 
     assert record.shipped == "searched" and record.difference is None
+    assert record.gold_log_prob_difference is None
     assert record.reason == "the search's best prompt is the zero-shot baseline itself"
 
 
 @pytest.mark.parametrize(
     ("searched", "baselines"),
-    [(GOLD, {}), (GOLD[:-1], {"zero-shot": ALL_A}), (GOLD, {"zero-shot": ALL_A[:-1]})],
-    ids=["no baseline", "short searched", "short baseline"],
+    [
+        (scored(GOLD, 0.8), {}),
+        (Scored(GOLD[:-1], [0.0] * 39), {"zero-shot": scored(ALL_A, 0.6)}),
+        (scored(GOLD, 0.8), {"zero-shot": Scored(ALL_A, [0.0] * 39)}),
+    ],
+    ids=["no baseline", "short searched", "short log-probabilities"],
 )
-def test_no_baseline_or_predictions_of_another_length_are_refused(searched, baselines):
+def test_no_baseline_or_scores_of_another_length_are_refused(searched, baselines):
     with pytest.raises(ValueError):
         gate(GOLD, LABELS, searched, baselines)
+
+
+def test_a_record_from_before_the_log_probability_gate_keeps_its_json():
+    old = {
+        "shipped": "searched",
+        "examples": 40,
+        "searched_macro_f1": 1.0,
+        "baseline_macro_f1": {"zero-shot": 0.5},
+        "best_baseline": "zero-shot",
+        "difference": None,
+        "reason": "r",
+    }
+    record = GateRecord.model_validate(old)
+
+    assert record.statistic == "macro_f1"
+    assert record.model_dump(mode="json") == old
 
 
 def guessing_scores(messages, labels) -> dict[str, float]:
@@ -115,13 +187,20 @@ def test_a_compile_whose_search_does_not_clearly_win_ships_the_best_baseline(gue
 
     assert best.rule_ids  # the search's best prompt is neither baseline ...
     assert best.dev_macro_f1 > artifact.gate.baseline_macro_f1["zero-shot"]
-    assert artifact.gate.shipped == "zero-shot" == artifact.gate.best_baseline  # ... yet loses
-    assert artifact.gate.difference.low <= 0
-    assert "does not clearly beat zero-shot" in artifact.gate.reason
-    assert artifact.rules == []
-    assert artifact.prompt.system == render_candidates(toy_task().schema, [])
-    assert artifact.scores.dev == artifact.scores.baseline_dev
-    assert artifact.scores.test == artifact.scores.baseline_test
+    shipped = artifact.gate.shipped
+    assert shipped == artifact.gate.best_baseline in ("zero-shot", "few-shot")  # ... yet loses
+    assert "does not clearly beat" in artifact.gate.reason
+    demonstrations = [r for r in artifact.provenance.candidate_rules if r.kind == "demonstration"]
+    # few-shot: the demonstrations that fit the budget, in order
+    expected = [] if shipped == "zero-shot" else demonstrations[: len(artifact.rules)]
+    assert [rule.id for rule in artifact.rules] == [rule.id for rule in expected]
+    assert artifact.prompt.system == render_candidates(toy_task().schema, expected)
+    if shipped == "zero-shot":
+        assert artifact.scores.dev == artifact.scores.baseline_dev
+        assert artifact.scores.test == artifact.scores.baseline_test
+    else:
+        assert artifact.scores.dev == artifact.scores.few_shot_dev
+        assert artifact.scores.test == artifact.scores.few_shot_test
 
 
 def test_the_same_compile_with_the_gate_off_ships_the_searched_prompt(guessed):
@@ -140,5 +219,6 @@ def test_a_gated_artifact_saves_and_loads_with_its_decision(guessed, tmp_path):
 
     saved = json.loads(Path(path).read_text())
 
-    assert saved["gate"]["shipped"] == "zero-shot"
+    assert saved["gate"]["shipped"] == artifact.gate.best_baseline
+    assert saved["gate"]["statistic"] == "gold_log_prob"
     assert saved["gate"]["reason"] == artifact.gate.reason

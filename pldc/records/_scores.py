@@ -67,7 +67,7 @@ class Scores(NewerFieldsOmitted):
     newer_fields = ("macro_f1_interval", "off_label")
 
 
-class GateRecord(BaseModel):
+class GateRecord(NewerFieldsOmitted):
     """The final gate (see `pldc.gate`): did the searched prompt beat the baselines?"""
 
     shipped: str
@@ -81,6 +81,22 @@ class GateRecord(BaseModel):
     """Macro-F1 of the searched prompt minus the best baseline's, paired over the examples;
     None when the searched prompt is that baseline."""
     reason: str
+    statistic: Literal["macro_f1", "gold_log_prob"] = "macro_f1"
+    """What the decision was made on: the Macro-F1 difference's interval (artifacts made
+    before the log-probability gate), or the mean gold-label log-probability difference's."""
+    searched_gold_log_prob: float | None = None
+    """Mean calibrated gold-label log-probability (nats) of the searched prompt."""
+    baseline_gold_log_prob: dict[str, float] | None = None
+    gold_log_prob_difference: Interval | None = None
+    """Mean gold-label log-probability of the searched prompt minus the best baseline's, in
+    nats, paired over the examples; None when the searched prompt is that baseline."""
+
+    newer_fields = (
+        "statistic",
+        "searched_gold_log_prob",
+        "baseline_gold_log_prob",
+        "gold_log_prob_difference",
+    )
 
 
 class ArtifactScores(NewerFieldsOmitted):

@@ -1,5 +1,6 @@
 """Stage 7, the final gate (`pldc.gate`): the searched prompt against zero-shot and few-shot on
-the selection examples; the artifact ships the searched prompt only if it wins clearly.
+the selection examples, by mean gold-label log-probability; the artifact ships the searched
+prompt only if it wins clearly.
 
 Not stored whole: the prompts' label scores are the search's own, already stored.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pldc.gate import gate
+from pldc.gate import Scored, gate
 from pldc.records import GateRecord, Rule
 from pldc.search import fit_to_budget
 from pldc.stages.candidates import Candidates
@@ -35,20 +36,22 @@ def run(workspace: Workspace, candidates: Candidates, searched: list[Rule]) -> S
     if candidates.demonstrations:
         prompts["few-shot"] = fit(candidates.demonstrations)
     selection = candidates.selection
-    predicted = {}
+    scored = {}
     total = len(prompts) * len(selection)
     with workspace.progress.stage("final gate", total=total) as stage:
         for name, fitted in prompts.items():
-            predicted[name], _ = evaluator.predictions(
-                settings.calibration, fitted.system_prompt, selection, stage
+            scored[name] = Scored(
+                *evaluator.gold_log_probabilities(
+                    settings.calibration, fitted.system_prompt, selection, stage
+                )
             )
     searched_ids = [rule.id for rule in prompts["searched"].rules]
     same = [n for n, f in prompts.items() if n != "searched" and _ids(f) == searched_ids]
     record = gate(
         [example.label for example in selection],
         schema.labels,
-        predicted["searched"],
-        {name: p for name, p in predicted.items() if name != "searched"},
+        scored["searched"],
+        {name: s for name, s in scored.items() if name != "searched"},
         searched_is=same[0] if same else None,
         enabled=settings.gate,
         seed=settings.seed,

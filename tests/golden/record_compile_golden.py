@@ -13,7 +13,8 @@ the rules, selection examples, the final gate, 95% intervals), which changed eve
 and artifact on purpose. Issue 20 rerecorded them when every stored stage's key and the study
 name came to hold the full rendered scaffold (`pldc.render.student_scaffold` and
 `teacher_scaffold`): the stage keys and study names changed, the artifacts and the teacher,
-student and embedding stores did not. They were first recorded before the compiler was split
+student and embedding stores did not. The final gate's move to the mean gold-label
+log-probability (issue 19) changed only each artifact's gate record. They were first recorded before the compiler was split
 into stages (issue 18), which they showed changed nothing. Rerecord them only when a cache
 key or the artifact is meant to change, and say so in the commit.
 """
