@@ -12,7 +12,15 @@ import json
 from pathlib import Path
 
 from rows import ROWS
-from run import PAPER, RESULTS, ROOT, metric_key, metric_name, rerun_command
+from run import (
+    COMPARISON_NOTE,
+    PAPER,
+    RESULTS,
+    ROOT,
+    comparison_cells,
+    metric_name,
+    rerun_command,
+)
 
 BUNDLED_TASKS = ("expense_claims", "stereoset", "contract_nli", "logiqa", "banking77", "davidson")
 
@@ -56,6 +64,18 @@ def main() -> None:
         results = json.loads(path.read_text())
         done.append(results["config"]["task"])
         lines += _task_section(results, path)
+    earlier = sorted((RESULTS / "slice60").glob("*.json"))
+    if earlier:
+        lines += [
+            "## Earlier tables: 60-example test slices",
+            "",
+            "Measured before issue 19's verification, demonstrations, selection examples and "
+            "gate, on test slices of 60 to 120 examples, too small to tell most rows apart. "
+            "Kept for the DSPy rows, which have not been rerun on the larger test sets.",
+            "",
+        ]
+        for path in earlier:
+            lines += _task_section(json.loads(path.read_text()), path, level="###")
     missing = [task for task in BUNDLED_TASKS if task not in done]
     if missing:
         lines += [
@@ -71,12 +91,12 @@ def main() -> None:
     print(f"wrote {out}")
 
 
-def _task_section(results: dict, path: Path) -> list[str]:
+def _task_section(results: dict, path: Path, level: str = "##") -> list[str]:
     config, rows = results["config"], results["rows"]
-    key, metric = metric_key(results), metric_name(results)
+    metric = metric_name(results)
     cot = rows.get("student chain of thought")
     lines = [
-        f"## {config['task']}",
+        f"{level} {config['task']}",
         "",
         f"`{rerun_command(config)}`: test slice of **{config['test']} examples**, "
         f"{config['dev']} dev, {config['train']} training examples, budget {config['budget']} "
@@ -90,20 +110,23 @@ def _task_section(results: dict, path: Path) -> list[str]:
             "",
         ]
     lines += [
-        f"| row | test {metric} | prompt tokens | compile time (s) | latency vs student CoT |",
-        "|---|---:|---:|---:|---:|",
+        f"| row | test {metric} [95% CI] | pldc PLD − row | pldc rules-only − row | prompt tokens "
+        "| compile time (s) | latency vs student CoT |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    cells = comparison_cells(results)
     for name, row in rows.items():
         ratio = (
             f"{row['latency_median_seconds'] / cot['latency_median_seconds']:.2f}×"
             if cot and cot["latency_median_seconds"] > 0
             else "—"
         )
-        name = f"**{name}**" if name == "pldc PLD" else name
+        shown = f"**{name}**" if name.startswith("pldc ") else name
         lines.append(
-            f"| {name} | {row[key]:.3f} | {row['prompt_tokens']} | {row['compile_seconds']} | "
-            f"{ratio} |"
+            f"| {shown} | {' | '.join(cells[name])} | {row['prompt_tokens']} | "
+            f"{row['compile_seconds']} | {ratio} |"
         )
+    lines += ["", COMPARISON_NOTE]
     not_run = [name for name in ROWS if name not in rows]
     if not_run:
         lines += ["", f"Rows not run yet: {', '.join(not_run)}."]

@@ -126,30 +126,43 @@ def student_few_shot(b: Bench) -> Compiled:
 
 
 def pld(b: Bench) -> Compiled:
-    preset = ROOT / "optimizers" / "default.toml"
+    """pldc's default compile: rules and demonstrations searched under the budget, gated."""
+    return _pld(b, "default", "rules and demonstrations")
+
+
+def pld_rules_only(b: Bench) -> Compiled:
+    """pldc's rules-only compile (optimizers/rules_only.toml): no demonstrations in the prompt."""
+    return _pld(b, "rules_only", "rules only")
+
+
+def _pld(b: Bench, preset_name: str, what: str) -> Compiled:
+    preset = ROOT / "optimizers" / f"{preset_name}.toml"
     settings = settings_with(
         {**load_preset(preset), "token_budget": b.budget, "seed": b.seed}, source=str(preset)
     )
+    suffix = "" if preset_name == "default" else f"-{preset_name}"
     artifact = compile_task(
         b.task,
         teacher=b.teacher,
         student=b.student,
         settings=settings,
-        run_dir=b.run_dir / "pld",
+        run_dir=b.run_dir / f"pld{suffix}",
         source=str(b.task_path),
         base_dir=b.task_path.parent,
     )
-    artifact.save(b.kept_dir / f"{b.task.display_name}.json")
+    artifact.save(b.kept_dir / f"{b.task.display_name}{suffix}.json")
     classifier = CompiledClassifier(artifact, b.student)
     empty = classifier.messages(**{name: "" for name in b.schema.input_names})
+    shipped = artifact.gate.shipped if artifact.gate else "searched"
     return Compiled(
         lambda inputs: classifier.predict(**inputs),
         prompt_tokens=_message_tokens(b.student, empty),
         answered_by=b.student.identity.name,
-        decoding="label log-likelihood, calibrated on dev",
+        decoding="label log-likelihood, calibrated on the selection examples",
         notes=[
-            f"{len(artifact.rules)} rules, default preset; compile cost includes pldc's own "
-            "scoring of the no-rules baseline and of the full test split"
+            f"{preset_name} preset ({what}); the gate shipped {shipped} with "
+            f"{len(artifact.rules)} candidates; compile cost includes pldc's own scoring of "
+            "its baselines and of the full test split"
         ],
     )
 
@@ -345,6 +358,7 @@ ROWS: dict[str, Callable[[Bench], Compiled]] = {
     "student zero-shot": student_zero_shot,
     "student few-shot": student_few_shot,
     "pldc PLD": pld,
+    "pldc rules-only": pld_rules_only,
     "student zero-shot (dspy.Predict)": student_predict,
     "student chain of thought": student_cot,
     "teacher zero-shot": teacher_zero_shot,

@@ -41,6 +41,8 @@ from pldc.evaluate import SCORING_REVISION, score_predictions
 from pldc.extract import select_teacher_examples
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.progress import RichProgress
+from pldc.records import Interval
+from pldc.stats import macro_f1_interval, mean_interval, paired_difference, paired_mean_difference
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -170,6 +172,10 @@ def _run_row(name: str, b: Bench, progress: RichProgress) -> dict:
         "latency_median_seconds": round(statistics.median(latencies), 3),
         "per_class_f1": scores.per_class_f1,
         "confusion": scores.confusion,
+        "test_ids": [example.id for example in b.test],
+        "test_predictions": predicted,
+        "test_gold": [example.label for example in b.test],
+        "labels": list(b.schema.labels),
     }
 
 
@@ -241,9 +247,76 @@ def rerun_command(config: dict) -> str:
     return command
 
 
+PLDC_ROWS = ("pldc PLD", "pldc rules-only")
+
+
+def intervals(results: dict) -> dict[str, dict[str, Interval]]:
+    """Per row with stored predictions: its test metric's 95% interval ("metric"), and for each
+    pldc row also stored, that pldc row minus this row, paired on the same test examples
+    (keyed by the pldc row's name). Accuracy (LogiQA) is compared as the mean of per-example
+    correctness; Macro-F1 as in `pldc.stats`."""
+    rows = {name: row for name, row in results["rows"].items() if row.get("test_predictions")}
+    accuracy = metric_key(results) == "test_accuracy"
+
+    def correct(row: dict) -> list[float]:
+        pairs = zip(row["test_gold"], row["test_predictions"], strict=True)
+        return [float(gold == predicted) for gold, predicted in pairs]
+
+    out: dict[str, dict[str, Interval]] = {}
+    for name, row in rows.items():
+        gold, labels = row["test_gold"], row["labels"]
+        out[name] = {
+            "metric": mean_interval(correct(row))
+            if accuracy
+            else macro_f1_interval(gold, row["test_predictions"], labels)
+        }
+        for pldc_name in PLDC_ROWS:
+            pldc_row = rows.get(pldc_name)
+            if pldc_row is None or pldc_name == name or pldc_row["test_ids"] != row["test_ids"]:
+                continue
+            out[name][pldc_name] = (
+                paired_mean_difference(correct(pldc_row), correct(row))
+                if accuracy
+                else paired_difference(
+                    gold, pldc_row["test_predictions"], row["test_predictions"], labels
+                )
+            )
+    return out
+
+
+def comparison_cells(results: dict) -> dict[str, list[str]]:
+    """Per row: its test metric with the 95% interval when its predictions are stored, then
+    "pldc PLD − row" and "pldc rules-only − row" with their paired intervals ("—" where there
+    is nothing to compare)."""
+    found = intervals(results)
+    key = metric_key(results)
+    cells = {}
+    for name, row in results["rows"].items():
+        mine = found.get(name, {})
+        metric = mine.get("metric")
+        cells[name] = [
+            f"{metric.estimate:.3f} [{metric.low:.3f}, {metric.high:.3f}]"
+            if metric
+            else f"{row[key]:.3f}",
+            *(
+                f"{mine[p].estimate:+.3f} [{mine[p].low:+.3f}, {mine[p].high:+.3f}]"
+                if p in mine
+                else "—"
+                for p in PLDC_ROWS
+            ),
+        ]
+    return cells
+
+
+COMPARISON_NOTE = (
+    "Intervals: 95% percentile bootstrap over the test examples (2000 resamples); the pldc "
+    "columns are that pldc row minus the row, paired on the same test examples (`pldc.stats`). "
+    "Rows run before predictions were kept show their score alone."
+)
+
+
 def _write_markdown(path: Path, results: dict) -> None:
     config, rows = results["config"], results["rows"]
-    key = metric_key(results)
     cot = rows.get("student chain of thought")
     lines = [
         f"# Benchmark: {config['task']}",
@@ -262,11 +335,12 @@ def _write_markdown(path: Path, results: dict) -> None:
             "",
         ]
     lines += [
-        f"| row | answers | test {metric_name(results)} | prompt tokens | teacher calls / tokens "
-        "| student calls / tokens | compile time (s) | median latency (s) | latency vs student "
-        "CoT | no label | notes |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| row | answers | test {metric_name(results)} [95% CI] | pldc PLD − row | pldc "
+        "rules-only − row | prompt tokens | teacher calls / tokens | student calls / tokens | "
+        "compile time (s) | median latency (s) | latency vs student CoT | no label | notes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
+    cells = comparison_cells(results)
     for name, row in rows.items():
         teacher, student = row["compile_teacher"], row["compile_student"]
         ratio = (
@@ -275,7 +349,8 @@ def _write_markdown(path: Path, results: dict) -> None:
             else "—"
         )
         lines.append(
-            f"| {name} | {row['answered_by']} | {row[key]:.3f} | {row['prompt_tokens']} | "
+            f"| {name} | {row['answered_by']} | {' | '.join(cells[name])} | "
+            f"{row['prompt_tokens']} | "
             f"{teacher['calls']} / {teacher['prompt_tokens'] + teacher['completion_tokens']} | "
             f"{student['calls']} / {student['prompt_tokens'] + student['completion_tokens']} | "
             f"{row['compile_seconds']} | {row['latency_median_seconds']} | {ratio} | "
@@ -286,7 +361,7 @@ def _write_markdown(path: Path, results: dict) -> None:
         "Prompt tokens: what the model is sent for an example, less the example's own input "
         "text, under the answering model's tokenizer. pldc's scaffold holds its system prompt "
         "to the budget; DSPy's prompts are not held to it. Compile calls and tokens are counted "
-        "per model; latency is per test example, with the model already loaded.",
+        "per model; latency is per test example, with the model already loaded. " + COMPARISON_NOTE,
     ]
     lines += _sittings_note(rows)
     path.with_suffix(".md").write_text("\n".join(lines) + "\n")

@@ -70,6 +70,24 @@ def paired_difference(
     return _interval(statistic, (g, a, b), estimate, seed, resamples)
 
 
+def mean_interval(
+    values: Sequence[float], *, seed: int = 0, resamples: int = RESAMPLES
+) -> Interval:
+    """The mean of per-example `values` (e.g. 1.0 for a right answer: accuracy), with its 95%
+    percentile bootstrap interval.
+
+    Raises:
+        ValueError: `values` is empty.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    _check(x, x)
+
+    def statistic(sample, axis=-1):
+        return np.mean(sample, axis=axis)
+
+    return _interval(statistic, (x,), float(np.mean(x)), seed, resamples)
+
+
 def paired_mean_difference(
     a: Sequence[float],
     b: Sequence[float],

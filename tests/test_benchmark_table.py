@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import pytest
 import run as benchmark_run
 
 
@@ -62,3 +63,50 @@ def test_rows_of_several_sittings_are_listed_by_sitting(tmp_path):
     assert "filled over more than one sitting" in text
     assert "- earlier sittings, not recorded: student zero-shot" in text
     assert "- 2026-11-24T01:00:00+00:00 (pldc def+changes, scoring revision 4): pldc PLD" in text
+
+
+def predicted_row(gold: list[str], predicted: list[str]) -> dict:
+    return {
+        **row(1.0, None),
+        "test_ids": [f"t{i}" for i in range(len(gold))],
+        "test_gold": gold,
+        "test_predictions": predicted,
+        "labels": ["a", "b"],
+    }
+
+
+def test_rows_with_predictions_carry_intervals_and_paired_pldc_differences(tmp_path):
+    gold = ["a", "b"] * 30
+    half_right = ["a"] * 60
+    rows = {
+        "student zero-shot": predicted_row(gold, half_right),
+        "student few-shot": row(1.0, None),  # from before predictions were kept
+        "pldc PLD": predicted_row(gold, gold),
+        "pldc rules-only": predicted_row(gold, half_right),
+    }
+    results = {"config": {"task": "toy"}, "rows": rows}
+
+    found = benchmark_run.intervals(results)
+
+    assert set(found) == {"student zero-shot", "pldc PLD", "pldc rules-only"}
+    assert found["pldc PLD"]["metric"].estimate == 1.0
+    versus = found["student zero-shot"]["pldc PLD"]
+    assert versus.estimate == pytest.approx(1.0 - 1 / 3, abs=1e-6) and versus.low > 0
+    assert found["student zero-shot"]["pldc rules-only"].estimate == 0.0
+    assert "pldc PLD" not in found["pldc PLD"]  # a row is not compared with itself
+    text = table(tmp_path, rows)
+    assert "| student few-shot | student | 0.500 | — | — |" in text
+    assert "| pldc PLD | student | 1.000 [1.000, 1.000] | — | -0.667 [" in text
+
+
+def test_accuracy_tasks_compare_the_mean_of_right_answers(tmp_path):
+    gold = ["a", "b"] * 30
+    rows = {
+        "student zero-shot": predicted_row(gold, ["a"] * 60),
+        "pldc PLD": predicted_row(gold, gold),
+    }
+
+    found = benchmark_run.intervals({"config": {"task": "logiqa"}, "rows": rows})
+
+    assert found["student zero-shot"]["metric"].estimate == 0.5
+    assert found["student zero-shot"]["pldc PLD"].estimate == 0.5
