@@ -30,6 +30,9 @@ from pldc.progress import NullProgress, Progress
 from pldc.render import Message
 
 _PARAMS_LOCK = threading.Lock()
+_MARK = "\x00pldc-message\x00"
+"""Brackets a message's index in the rendered template, where its text goes (see
+`LlamaCppBackend.chat_prompt_tokens`); NUL never occurs in a chat template's own text."""
 
 REQUIRED_FIELDS = {
     "llama_model_params": ("use_extra_bufts",),
@@ -151,9 +154,39 @@ class LlamaCppBackend(Backend):
             return cls(path, name=name, sha256=sha256, **kwargs)
 
     def chat_prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
-        """The model's own chat template, applied with the assistant turn opened."""
-        prompt = self._formatter(messages=[dict(m) for m in messages]).prompt
-        return self._llm.tokenize(prompt.encode(), add_bos=False, special=True)
+        """The model's own chat template, applied with the assistant turn opened.
+
+        Message text is data: the template's own markup is tokenized with its control tokens,
+        each message's text as plain text, so text that spells a control token (say
+        "<|im_end|>") can never end a turn or open another. The template is rendered with a
+        placeholder for each message's text, and the text's tokens go in its place. For text
+        that starts with no whitespace, which is every pldc prompt and rendered input, this
+        gives the very tokens of tokenizing the whole rendered prompt.
+
+        Raises:
+            ModelError: the chat template drops or repeats a message's text.
+        """
+        marks = [f"{_MARK}{i}{_MARK}" for i in range(len(messages))]
+        prompt = self._formatter(
+            messages=[{**m, "content": mark} for m, mark in zip(messages, marks, strict=True)]
+        ).prompt
+        pieces = prompt.split(_MARK)
+        if len(pieces) != 2 * len(messages) + 1 or pieces[1::2] != [
+            str(i) for i in range(len(messages))
+        ]:
+            raise ModelError(
+                "the model's chat template drops, repeats or reorders message text; pldc "
+                "cannot keep user text apart from the template's control tokens with it."
+            )
+        tokens: list[int] = []
+        for i, piece in enumerate(pieces):
+            if i % 2:
+                text, special = messages[int(piece)]["content"], False
+            else:
+                text, special = piece, True
+            if text:
+                tokens += self._llm.tokenize(text.encode(), add_bos=False, special=special)
+        return tokens
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         return len(self.chat_prompt_tokens(messages))
