@@ -25,8 +25,8 @@ from pldc.errors import SettingsError
 from pldc.records import CalibrationMethod
 
 PrunerName = Literal["none", "successive_halving", "median"]
-SearchObjective = Literal["macro_f1", "pareto"]
-SamplerName = Literal["tpe", "random", "greedy", "teacher_order"]
+SearchObjective = Literal["macro_f1", "gold_log_prob", "pareto"]
+SamplerName = Literal["tpe", "random", "greedy", "teacher_order", "evidence"]
 """Search strategies a setting or preset can name; `pldc.search.STRATEGIES` maps each to a class."""
 
 __all__ = [
@@ -82,8 +82,9 @@ class CompileSettings:
     sampler: SamplerName = setting(
         "tpe",
         'search strategy: "tpe" (zero-shot, few-shot and teacher-order trials first, then TPE), '
-        '"random", "greedy" (forward selection) or "teacher_order" (every rule in the teacher\'s '
-        "order, no search)",
+        '"random", "greedy" (forward selection), "teacher_order" (every rule in the teacher\'s '
+        'order, no search) or "evidence" (the top k rules by verification evidence, with and '
+        "without the demonstrations)",
     )
     pruner: PrunerName = setting(
         "none", 'stop weak trials early: "successive_halving", "median" or "none"'
@@ -95,7 +96,9 @@ class CompileSettings:
     )
     objective: SearchObjective = setting(
         "macro_f1",
-        '"pareto": maximize dev Macro-F1 and minimize prompt tokens; the artifact keeps the front',
+        '"macro_f1" or "gold_log_prob" (mean calibrated gold-label log-probability) on the '
+        'selection examples, the other one breaking ties; "pareto": maximize Macro-F1 and '
+        "minimize prompt tokens; the artifact keeps the front",
     )
     workers: int = setting(
         1,

@@ -17,9 +17,11 @@ from pldc.compiler import CompileSettings
 from pldc.data import load_task_data
 from pldc.demonstrations import demonstration_candidates
 from pldc.presets import load_preset, settings_with
+from pldc.records import Estimate, RuleVerification
 from pldc.search import (
     PRUNERS,
     STRATEGIES,
+    EvidenceSearch,
     GreedySearch,
     NoPruning,
     PrunerName,
@@ -30,6 +32,7 @@ from pldc.search import (
     TeacherOrderSearch,
     TPESearch,
     open_study,
+    ranked_by_evidence,
     search_rules,
     strategy_for,
 )
@@ -99,7 +102,17 @@ def test_greedy_adds_the_best_rule_while_dev_macro_f1_rises_then_stops():
     result = search(GreedySearch(), trials=100)
     scores = {tuple(t.rule_ids): t.dev_macro_f1 for t in result.trials}
     assert result.trials[0].rule_ids == []  # it starts from no candidate rule
-    chosen = result.rule_ids
+    # The path greedy took: the prompt each round kept (the last trial of its round on a tie
+    # is not kept; the first is). The result may be another prompt of the same score that the
+    # gold log-probability tie-breaker prefers.
+    chosen: list[str] = []
+    while True:
+        round_ids = [tuple(t.rule_ids) for t in result.trials if t.rule_ids[:-1] == chosen]
+        best = max(round_ids, key=lambda ids: scores[ids], default=None)
+        if best is None or scores[best] <= scores[tuple(chosen)]:
+            break
+        chosen = list(best)
+    assert scores[tuple(result.rule_ids)] == scores[tuple(chosen)] == max(scores.values())
     for size in range(1, len(chosen) + 1):
         kept, before = tuple(chosen[:size]), tuple(chosen[: size - 1])
         assert scores[kept] > scores[before]
@@ -155,3 +168,73 @@ def test_the_search_package_touches_no_private_optuna_state():
     private = re.compile(r"\._storage|\._trial_id|\._study_id|optuna\._|from optuna\.\w+\._")
     for module in sorted((ROOT / "pldc" / "search").glob("*.py")):
         assert not private.search(module.read_text()), module.name
+
+
+def _verified(rules, gains):
+    """`rules` with verification gains (nats) as pldc.verify records them; None: unmeasured."""
+    out = []
+    for rule, gain in zip(rules, gains, strict=True):
+        change = None if gain is None else Estimate(mean=gain, low=gain - 0.1, high=gain + 0.1)
+        verification = RuleVerification(
+            rule_id=rule.id,
+            example_ids=[],
+            gold_logprob_change=change,
+            accuracy_change=None,
+            support=0,
+            support_correct=0,
+            kept=True,
+        )
+        out.append(rule.model_copy(update={"verification": verification}))
+    return out
+
+
+def test_evidence_ranks_rules_by_their_verification_gain_unmeasured_last():
+    rules = _verified(_pool()[:4], [0.1, None, 0.3, -0.2])
+    assert [r.id for r in ranked_by_evidence(rules)] == ["rule-02", "rule-00", "rule-03", "rule-01"]
+
+
+def test_evidence_tries_growing_prefixes_of_the_ranked_rules():
+    pool = _verified(_pool(), [0.01 * i for i in range(len(_pool()))])  # the last is best
+    ranked = [r.id for r in ranked_by_evidence(pool)]
+    result = search(EvidenceSearch(), pool, trials=8)
+
+    tried = [t.rule_ids for t in result.trials]
+    assert len(pool) == 7
+    sizes = [2, 4, len(pool), 1, 3, 6]
+    assert tried == [[], *[ranked[:k] for k in sizes]]
+
+
+def test_evidence_adds_the_demonstrations_after_the_best_prefix():
+    pool = _verified(_pool()[:6], [0.5, 0.4, 0.3, 0.2, 0.1, 0.0])
+    examples = load_task_data(TASK, "toy").train
+    demonstrations = demonstration_candidates(TASK.schema, examples, 2, seed=0)
+    result = search(EvidenceSearch(), [*pool, *demonstrations], trials=20)
+
+    tried = [tuple(t.rule_ids) for t in result.trials]
+    demo_ids = tuple(d.id for d in demonstrations)
+    assert tried[:2] == [(), demo_ids]  # zero-shot, few-shot
+    scores = {tuple(t.rule_ids): t.dev_macro_f1 for t in result.trials}
+    prefixes = [tuple(r.id for r in pool[:k]) for k in (2, 4, 6)]
+    assert tried[2:5] == prefixes
+    best = max(prefixes, key=lambda ids: (scores[ids], -len(ids)))
+    assert tried[5] == (*best, *demo_ids)
+    assert len(set(tried)) == len(tried)  # no prompt twice
+    assert len(tried) < 20  # it stops when the plan is done
+
+
+def test_a_gold_log_prob_search_ranks_trials_by_it_and_records_both_metrics():
+    settings = SearchSettings(token_budget=400, trials=6, seed=0, objective="gold_log_prob")
+    result = search_rules(TASK.schema, _pool(), evaluator(), DEV, settings)
+
+    assert all(t.gold_log_prob is not None and t.gold_log_prob <= 0 for t in result.trials)
+    best = next(t for t in result.trials if t.number == result.best_trial)
+    assert best.gold_log_prob == max(t.gold_log_prob for t in result.trials)
+
+
+def test_a_macro_f1_search_breaks_ties_by_gold_log_prob():
+    settings = SearchSettings(token_budget=400, trials=8, seed=0)
+    result = search_rules(TASK.schema, _pool(), evaluator(), DEV, settings)
+
+    best = next(t for t in result.trials if t.number == result.best_trial)
+    tied = [t for t in result.trials if t.dev_macro_f1 == best.dev_macro_f1]
+    assert best.gold_log_prob == max(t.gold_log_prob for t in tied)

@@ -18,6 +18,7 @@ from pldc.evaluate import StudentEvaluator
 from pldc.render import render_user_template
 from pldc.rulepool import pinned_rules
 from pldc.search import (
+    EvidenceSearch,
     GreedySearch,
     ParetoSearch,
     RandomSearch,
@@ -35,6 +36,7 @@ STRATEGIES = {
     "random": lambda seed: RandomSearch(seed=seed),
     "greedy": lambda seed: GreedySearch(seed=seed),
     "teacher_order": lambda seed: TeacherOrderSearch(seed=seed),
+    "evidence": lambda seed: EvidenceSearch(seed=seed),
     "pareto_tpe": lambda seed: ParetoSearch(TPESearch(seed=seed)),
     "pareto_greedy": lambda seed: ParetoSearch(GreedySearch(seed=seed)),
 }

@@ -95,16 +95,23 @@ class TeacherTrace(BaseModel):
     """The similar, differently labelled training example the teacher saw beside this one."""
 
 
-class TrialRecord(BaseModel):
-    """One finished search trial: the prompt's rules in order and its dev score."""
+class TrialRecord(NewerFieldsOmitted):
+    """One finished search trial: the prompt's rules in order and its scores on the selection
+    examples (all of dev, then unused training examples)."""
 
     number: int
     rule_ids: list[str]
     tokens: int
     dev_macro_f1: float
-    """On the whole dev split; for a pruned trial, on the slice it was stopped after."""
+    """Macro-F1 on the selection examples; for a pruned trial, on the slice it was stopped
+    after. (Named before the selection examples grew beyond dev.)"""
     dev_examples: int | None = None
     pruned: bool = False
+    gold_log_prob: float | None = None
+    """Mean calibrated gold-label log-probability (nats) on the same examples; None for a
+    pruned trial and in artifacts made before it was recorded."""
+
+    newer_fields = ("gold_log_prob",)
 
 
 class Revision(BaseModel):

@@ -6,11 +6,12 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import optuna
 
 from pldc.calibration import CalibrationMethod
 from pldc.data import Example, round_robin_sample
-from pldc.evaluate import StudentEvaluator
+from pldc.evaluate import StudentEvaluator, score_predictions
 from pldc.progress import Progress
 from pldc.search._base import RuleSpace, SearchStrategy
 from pldc.search._pruning import Pruning
@@ -19,10 +20,13 @@ from pldc.search._study import NothingToRun
 
 @dataclass
 class TrialObjective:
-    """Scores one trial's prompt; returns dev Macro-F1, then tokens if the study minimizes them.
+    """Scores one trial's prompt; returns its `metric` on the selection examples, then tokens
+    if the study minimizes them (Pareto).
 
-    Each trial records its prompt in user attributes: `rule_ids` (pinned first), `tokens`,
-    `worker`, `dev_examples` (the slice last scored) and, if pruned, `pruned_dev_macro_f1`.
+    `metric` is "macro_f1" or "gold_log_prob" (the mean calibrated gold-label log-probability,
+    in nats; `pldc.calibration.gold_log_probability`). Each trial records its prompt in user
+    attributes: `rule_ids` (pinned first), `tokens`, `worker`, `dev_examples` (the slice last
+    scored), `macro_f1` and `gold_log_prob` on it, and, if pruned, `pruned_dev_macro_f1`.
     """
 
     study: optuna.Study
@@ -37,6 +41,7 @@ class TrialObjective:
     seed: int
     progress: Progress
     worker: int = 0
+    metric: str = "macro_f1"
 
     def __post_init__(self) -> None:
         # Slices grow along a label-interleaved order, so even the first slice sees every label.
@@ -52,16 +57,23 @@ class TrialObjective:
         trial.set_user_attr("tokens", fitted.tokens)
         trial.set_user_attr("worker", self.worker)
         for size in self.slice_sizes:
+            examples = self.ordered_dev[:size]
             with self.progress.stage(f"trial {trial.number}: dev[:{size}]", total=size) as stage:
-                scores, _ = self.evaluator.calibrated(
-                    self.calibration, fitted.system_prompt, self.ordered_dev[:size], stage
+                predicted, log_probs = self.evaluator.gold_log_probabilities(
+                    self.calibration, fitted.system_prompt, examples, stage
                 )
+            labels = self.evaluator.schema.labels
+            macro_f1 = score_predictions([ex.label for ex in examples], predicted, labels).macro_f1
+            gold_log_prob = round(float(np.mean(log_probs)), 6)
             trial.set_user_attr("dev_examples", size)
-            if size < len(self.dev) and self.pruning.prunes(trial, scores.macro_f1, size):
-                trial.set_user_attr("pruned_dev_macro_f1", scores.macro_f1)
+            trial.set_user_attr("macro_f1", macro_f1)
+            trial.set_user_attr("gold_log_prob", gold_log_prob)
+            value = gold_log_prob if self.metric == "gold_log_prob" else macro_f1
+            if size < len(self.dev) and self.pruning.prunes(trial, value, size):
+                trial.set_user_attr("pruned_dev_macro_f1", macro_f1)
                 raise optuna.TrialPruned()
-        # Dev Macro-F1 first; a study with a second direction also minimizes prompt tokens.
-        return (scores.macro_f1, float(fitted.tokens))[: len(self.strategy.directions)]
+        # The metric first; a study with a second direction also minimizes prompt tokens.
+        return (value, float(fitted.tokens))[: len(self.strategy.directions)]
 
 
 def slice_sizes(fractions: Sequence[float], total: int) -> list[int]:

@@ -8,6 +8,7 @@ import optuna
 
 from pldc.errors import SettingsError
 from pldc.search._base import SearchStrategy
+from pldc.search._evidence import EvidenceSearch
 from pldc.search._greedy import GreedySearch
 from pldc.search._pareto import ParetoSearch
 from pldc.search._pruning import NoPruning, OptunaPruning, Pruning
@@ -21,6 +22,7 @@ STRATEGIES: dict[str, type[SearchStrategy]] = {
     "random": RandomSearch,
     "greedy": GreedySearch,
     "teacher_order": TeacherOrderSearch,
+    "evidence": EvidenceSearch,
 }
 """The strategies the `sampler` setting can name (`SamplerName`)."""
 

@@ -153,6 +153,7 @@ def _objective(
         seed=settings.seed,
         progress=progress,
         worker=worker,
+        metric="gold_log_prob" if settings.objective == "gold_log_prob" else "macro_f1",
     )
 
 
@@ -263,7 +264,7 @@ def _result(
     scored = [t for t in trials if not t.pruned]
     if not scored:
         raise PLDError("the search finished no trial; run it with --trials 1 or more.")
-    best = max(scored, key=lambda t: (t.dev_macro_f1, -t.tokens, -t.number))
+    best = max(scored, key=_ranking(settings))
     by_id = {rule.id: rule for rule in [*space.pinned, *space.pool]}
     pinned_ids = {rule.id for rule in space.pinned}
     fitted = space.fit([by_id[i] for i in best.rule_ids if i not in pinned_ids])
@@ -279,14 +280,30 @@ def _result(
     )
 
 
+def _ranking(settings: SearchSettings) -> Callable[[TrialRecord], tuple]:
+    """The best trial's sort key: the objective's metric, the other metric as the tie-breaker
+    (issue 19: a continuous one for Macro-F1), then fewer tokens, then the earlier trial."""
+
+    def log_prob(t: TrialRecord) -> float:
+        return t.gold_log_prob if t.gold_log_prob is not None else float("-inf")
+
+    if settings.objective == "gold_log_prob":
+        return lambda t: (log_prob(t), t.dev_macro_f1, -t.tokens, -t.number)
+    return lambda t: (t.dev_macro_f1, log_prob(t), -t.tokens, -t.number)
+
+
 def _record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
     pruned = trial.state == optuna.trial.TrialState.PRUNED
+    attrs = trial.user_attrs
+    # Trials from before `macro_f1` was recorded had it as their value.
+    macro_f1 = attrs["pruned_dev_macro_f1"] if pruned else attrs.get("macro_f1", trial.values[0])
     return TrialRecord(
         number=trial.number,
-        rule_ids=trial.user_attrs["rule_ids"],
-        tokens=trial.user_attrs["tokens"],
-        dev_macro_f1=trial.user_attrs["pruned_dev_macro_f1"] if pruned else trial.values[0],
-        dev_examples=trial.user_attrs.get("dev_examples"),
+        rule_ids=attrs["rule_ids"],
+        tokens=attrs["tokens"],
+        dev_macro_f1=macro_f1,
+        gold_log_prob=None if pruned else attrs.get("gold_log_prob"),
+        dev_examples=attrs.get("dev_examples"),
         pruned=pruned,
     )
 
@@ -310,5 +327,12 @@ def _status(study: optuna.Study) -> str:
     if not completed:
         return ""
     pruned = len(finished) - len(completed)
-    best = f"best dev macro-F1 {max(t.values[0] for t in completed):.3f}"
+    top = max(completed, key=lambda t: t.values[0])
+    if "gold_log_prob" in top.user_attrs:
+        best = (
+            f"best: Macro-F1 {top.user_attrs['macro_f1']:.3f}, gold log-prob "
+            f"{top.user_attrs['gold_log_prob']:.3f}"
+        )
+    else:
+        best = f"best dev macro-F1 {top.values[0]:.3f}"
     return best + (f", {pruned} pruned" if pruned else "")

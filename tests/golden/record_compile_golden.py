@@ -14,9 +14,13 @@ and artifact on purpose. Issue 20 rerecorded them when every stored stage's key 
 name came to hold the full rendered scaffold (`pldc.render.student_scaffold` and
 `teacher_scaffold`): the stage keys and study names changed, the artifacts and the teacher,
 student and embedding stores did not. The final gate's move to the mean gold-label
-log-probability (issue 19) changed only each artifact's gate record. They were first recorded before the compiler was split
-into stages (issue 18), which they showed changed nothing. Rerecord them only when a cache
-key or the artifact is meant to change, and say so in the commit.
+log-probability (issue 19) changed only each artifact's gate record; recording each trial's
+gold log-probability and breaking Macro-F1 ties by it changed the trial records, and in the
+"resolved" case the best trial (2 instead of 7, both at Macro-F1 1.0), so that case's shipped
+prompt, its final scores and the student scores stored for them. They were first recorded
+before the compiler was split into stages (issue 18), which they showed changed nothing.
+Rerecord them only when a cache key or the artifact is meant to change, and say so in the
+commit.
 """
 
 from __future__ import annotations
