@@ -63,7 +63,7 @@ class CompileSettings:
         minimum=1,
         flag="--budget",
     )
-    trials: int = setting(8, "Optuna trials, pruned ones included", minimum=0, flag="--trials")
+    trials: int = setting(8, "Optuna trials, pruned ones included", minimum=1, flag="--trials")
     seed: int = setting(0, "seed for sampling, splits of the search and resolution", flag="--seed")
     teacher_examples: int = setting(
         24,

@@ -368,6 +368,7 @@ LONG_CLAIM = records(c03={"claim": " ".join(["word"] * 400)})
 
 BUDGETS_AND_SETTINGS = [
     compile_case("budget of zero", SettingsError, "--budget 0 is too small", None, "--budget", "0"),
+    compile_case("no trials", SettingsError, "--trials 0 is too small", None, "--trials", "0"),
     compile_case(
         "budget below the scaffold",
         BudgetError,
