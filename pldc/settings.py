@@ -95,7 +95,7 @@ class CompileSettings:
         "(0.25, 0.5, 1.0)",
     )
     objective: SearchObjective = setting(
-        "macro_f1",
+        "gold_log_prob",
         '"macro_f1" or "gold_log_prob" (mean calibrated gold-label log-probability) on the '
         'selection examples, the other one breaking ties; "pareto": maximize Macro-F1 and '
         "minimize prompt tokens; the artifact keeps the front",

@@ -66,14 +66,23 @@ def main() -> None:
         if completed.returncode != 0:
             sys.exit(f"compile failed:\n{completed.stderr}")
         record.write_text(
-            json.dumps({"seconds": round(seconds, 1), "output": completed.stdout}, indent=2) + "\n"
+            json.dumps(
+                {
+                    "seconds": round(seconds, 1),
+                    "stages": stage_seconds(completed.stderr),
+                    "output": completed.stdout,
+                },
+                indent=2,
+            )
+            + "\n"
         )
     recorded = json.loads(record.read_text())
     seconds, cli_output = recorded["seconds"], recorded["output"]
+    stages = recorded.get("stages", [])
     artifact = load_artifact(ROOT / output)
     doc = Path("docs") / f"demo-run-{name}.md"
     summary = report_summary(artifact, seconds, module, doc, " ".join(command[:3]))
-    report = render_report(artifact, summary, module, cli_output, " ".join(command[:3]))
+    report = render_report(artifact, summary, module, cli_output, " ".join(command[:3]), stages)
     (ROOT / doc).parent.mkdir(exist_ok=True)
     (ROOT / doc).write_text(report)
     if task_file == DEMO:
@@ -147,7 +156,20 @@ def report_summary(artifact, seconds: float, module, doc: Path, command: str) ->
     return "\n".join(lines)
 
 
-def render_report(artifact, summary: str, module, cli_output: str, command: str) -> str:
+def stage_seconds(stderr: str) -> list[list]:
+    """[stage, seconds] for each stage the compile's plain progress lines (`pldc.progress`, its
+    output being no terminal) report done, search trials left out (the search holds them)."""
+    found = []
+    for line in stderr.splitlines():
+        match = re.match(r"\[done\] (.+?): \S+ in (\d+) s", line)
+        if match and not match.group(1).startswith("trial "):
+            found.append([match.group(1), int(match.group(2))])
+    return found
+
+
+def render_report(
+    artifact, summary: str, module, cli_output: str, command: str, stages: list[list]
+) -> str:
     lines = [
         f"# Demo compile: {artifact.task.name}",
         "",
@@ -173,6 +195,7 @@ def render_report(artifact, summary: str, module, cli_output: str, command: str)
         f"for {artifact.provenance.teacher_examples} training examples, and demonstrations) "
         f"were offered; the shipped prompt holds {len(artifact.rules)}.",
         "",
+        *_stage_table(stages),
         "## `pldc compile` output",
         "",
         "```",
@@ -181,6 +204,21 @@ def render_report(artifact, summary: str, module, cli_output: str, command: str)
         "",
     ]
     return "\n".join(lines)
+
+
+def _stage_table(stages: list[list]) -> list[str]:
+    if not stages:
+        return []
+    lines = [
+        "## Where the time goes",
+        "",
+        "Seconds per stage, from the compile's progress lines (stderr, no terminal):",
+        "",
+        "| stage | seconds |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {seconds} |" for name, seconds in stages]
+    return [*lines, ""]
 
 
 def machine() -> str:

@@ -158,7 +158,9 @@ def test_rule_evidence_is_what_the_shipped_prompt_loses_without_each_candidate(
     for candidate in artifact.rules:
         deltas[candidate.kind].append(candidate.leave_one_out_delta)
     assert set(deltas["demonstration"]) == {0.0}
-    assert all(delta > 0 for delta in deltas["rule"])
+    # The search keeps a prompt for its gold log-probability on the selection examples, so one
+    # of its rules may cost a dev decision (the evidence says so); some rule must help.
+    assert any(delta > 0 for delta in deltas["rule"])
 
 
 class CountingEmbedder(TfidfEmbedder):

@@ -47,7 +47,7 @@ def test_unknown_key_is_named_with_the_file(tmp_path):
     ("text", "message"),
     [
         ("trials = 'many'", r"bad\.toml: trials = 'many' is invalid"),
-        ("trials = -2", r"bad\.toml: trials = -2 is too small; use 0 or more"),
+        ("trials = -2", r"bad\.toml: trials = -2 is too small; use 1 or more"),
         ("dev_slices = [0.5, 2.0]", r"bad\.toml: dev_slices = \[0.5, 2.0\]: give fractions"),
         ("pruner = 'hyperband'", r"bad\.toml: pruner = 'hyperband' is invalid"),
         ("trials = ", r"bad\.toml: not valid TOML"),

@@ -63,7 +63,7 @@ def test_stage_settings_keep_the_fields_their_stored_stages_are_keyed_by():
         "calibration": "batch",
         "pruner": "none",
         "dev_slices": (1.0,),
-        "objective": "macro_f1",
+        "objective": "gold_log_prob",
         "workers": 1,
         "sampler": "tpe",
     }

@@ -1,0 +1,145 @@
+"""Score compiled prompts on freshly generated examples: held out, yet not the test split.
+
+    python scripts/fresh_eval.py signatures/legal_intake.py compiled/legal_intake.json \
+        .pldc/demo-report-legal_intake/artifact.json --names default rules_only
+
+For a task whose module has a seeded generator (`generate_*(n=, seed=)`, as the bundled demos
+do), this draws `--n` new examples and `--calibration-n` others (other seeds than the task's
+own data; overlaps are counted), and scores, with the real student and pldc's one renderer:
+no rules, the generator's true rules, and for each artifact given its shipped prompt and its
+search's best trial. Each prompt is batch-calibrated on the calibration inputs, then Macro-F1
+is compared with no rules by a paired bootstrap (`pldc.stats`). Choosing between compile
+settings on these examples never touches the task's test split. Label scores are stored in
+.pldc/demo-ceiling/ (shared with scripts/demo_ceiling.py). Writes docs/fresh-eval-<task>.md
+and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from demo_ceiling import find_generator, overlapping_texts, run_prompt  # noqa: E402
+
+from pldc.artifact import load_artifact  # noqa: E402
+from pldc.backends import open_model  # noqa: E402
+from pldc.evaluate import score_predictions  # noqa: E402
+from pldc.models import DEFAULT_STUDENT  # noqa: E402
+from pldc.render import render_candidates, render_system_prompt  # noqa: E402
+from pldc.stats import macro_f1_interval, paired_difference  # noqa: E402
+from pldc.store import JsonlStore  # noqa: E402
+from pldc.taskfile import load_task_file  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task_file")
+    parser.add_argument("artifacts", nargs="+", type=Path)
+    parser.add_argument("--names", nargs="+", help="a name per artifact (default: file stems)")
+    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=3003)
+    parser.add_argument("--calibration-n", type=int, default=60)
+    parser.add_argument("--calibration-seed", type=int, default=2002)
+    parser.add_argument("--output", type=Path, help="default: docs/fresh-eval-<task>")
+    args = parser.parse_args()
+    names = args.names or [path.stem for path in args.artifacts]
+    if len(names) != len(args.artifacts):
+        parser.error("give one --names entry per artifact")
+
+    task_path = Path(args.task_file)
+    task = load_task_file(task_path)
+    module = sys.modules[task.signature.__module__]
+    schema = task.schema
+    generate = find_generator(module, None)
+    evaluation = generate(n=args.n, seed=args.seed)
+    calibration_set = generate(n=args.calibration_n, seed=args.calibration_seed)
+    prompts = {
+        "no rules": render_system_prompt(schema, []),
+        "true rules": render_system_prompt(schema, module.true_rules),
+    }
+    for name, path in zip(names, args.artifacts, strict=True):
+        artifact = load_artifact(path)
+        by_id = {rule.id: rule for rule in artifact.provenance.candidate_rules}
+        best = next(
+            t for t in artifact.provenance.trials if t.number == artifact.provenance.best_trial
+        )
+        shipped = artifact.gate.shipped if artifact.gate else "searched"
+        prompts[f"{name}: searched (trial {best.number}, {len(best.rule_ids)} candidates)"] = (
+            render_candidates(schema, [by_id[i] for i in best.rule_ids])
+        )
+        prompts[f"{name}: shipped ({shipped}, {len(artifact.rules)} candidates)"] = (
+            artifact.prompt.system
+        )
+
+    store = JsonlStore(ROOT / ".pldc" / "demo-ceiling" / f"{task.display_name}.jsonl")
+    gold = [record[schema.output_field] for record in evaluation]
+    student = open_model(DEFAULT_STUDENT)
+    predicted = {}
+    for name, system_prompt in prompts.items():
+        print(f"{name} ...", file=sys.stderr, flush=True)
+        predicted[name] = run_prompt(
+            student, schema, system_prompt, calibration_set, evaluation, store
+        )[0]
+    labels = schema.labels
+    rows = []
+    for name, labels_predicted in predicted.items():
+        score = macro_f1_interval(gold, labels_predicted, labels)
+        versus = paired_difference(gold, labels_predicted, predicted["no rules"], labels)
+        rows.append(
+            {
+                "prompt": name,
+                "macro_f1": [score.estimate, score.low, score.high],
+                "minus_no_rules": [versus.estimate, versus.low, versus.high],
+                "accuracy": score_predictions(gold, labels_predicted, labels).accuracy,
+                "system_prompt_tokens": student.count_tokens(prompts[name]),
+            }
+        )
+    command = shlex.join(["python", "scripts/fresh_eval.py", *sys.argv[1:]])
+    report = {
+        "task": task.display_name,
+        "command": command,
+        "evaluation": {"n": args.n, "seed": args.seed},
+        "calibration": {"n": args.calibration_n, "seed": args.calibration_seed},
+        "texts_shared_with_task_data": overlapping_texts(
+            schema, evaluation, calibration_set, task.data
+        ),
+        "rows": rows,
+    }
+    output = args.output or ROOT / "docs" / f"fresh-eval-{task.display_name}"
+    output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    output.with_suffix(".md").write_text(_markdown(report))
+    print(_markdown(report))
+
+
+def _markdown(report: dict) -> str:
+    def cell(values: list[float], sign: str = "") -> str:
+        return f"{values[0]:{sign}.3f} [{values[1]:{sign}.3f}, {values[2]:{sign}.3f}]"
+
+    lines = [
+        f"# Fresh examples: {report['task']}",
+        "",
+        f"Generated by `{report['command']}`: {report['evaluation']['n']} freshly generated "
+        f"examples (seed {report['evaluation']['seed']}), batch calibration fitted on "
+        f"{report['calibration']['n']} others (seed {report['calibration']['seed']}); "
+        f"texts shared with the task's own data: {report['texts_shared_with_task_data']}. "
+        "Not the test split: compile settings may be chosen on these.",
+        "",
+        "| prompt | Macro-F1 [95% CI] | minus no rules (paired) | accuracy | tokens |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in report["rows"]:
+        lines.append(
+            f"| {row['prompt']} | {cell(row['macro_f1'])} | {cell(row['minus_no_rules'], '+')} "
+            f"| {row['accuracy']:.3f} | {row['system_prompt_tokens']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
