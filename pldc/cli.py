@@ -18,7 +18,7 @@ from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
 from pldc.compiler import DEFAULT_RUN_ROOT, compile_task
 from pldc.data import load_task_and_data, load_task_data
-from pldc.errors import DataError, ModelError, PLDError, PLDWarning
+from pldc.errors import DataError, DataWarning, ModelError, PLDError, PLDWarning
 from pldc.evaluate import StudentEvaluator
 from pldc.lock import compile_lock
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, DEFAULT_TEACHER
@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     eval_.add_argument("artifact", metavar="ARTIFACT")
     eval_.add_argument("task_file", metavar="TASK.py")
     eval_.add_argument("--split", choices=("train", "dev", "test"), default="test")
+    eval_.add_argument(
+        "--other-data",
+        action="store_true",
+        help="score data other than the artifact was compiled on (refused without it: its "
+        "split may hold examples the compile learned from)",
+    )
     eval_.set_defaults(run=_eval)
 
     show = commands.add_parser("show", help="print an artifact's rules, scores and budget use")
@@ -220,6 +226,7 @@ def _eval(args: argparse.Namespace) -> int:
             f"{task_path}: labels {list(schema.labels)} differ from the artifact's "
             f"{artifact.prompt.labels}; evaluate the artifact against the task it was compiled for."
         )
+    _check_fingerprint(artifact, data, task_path, args)
     progress = RichProgress()
     student = open_recorded_model(artifact.student)
     data = fit_to_student(task, data, student, artifact.token_count, str(task_path))
@@ -229,6 +236,31 @@ def _eval(args: argparse.Namespace) -> int:
         scores = evaluator.evaluate(artifact.prompt.system, examples, artifact.calibration, stage)
     print_scores(console, f"{artifact.task.name}: {args.split} split", scores)
     return 0
+
+
+def _check_fingerprint(artifact, data, task_path: Path, args: argparse.Namespace) -> None:
+    """Refuse data or a split other than the compile's (issue 20 D13): its split may hold
+    examples the compile learned from or chose on. `--other-data` turns it into a warning."""
+    recorded, found = artifact.task.data_fingerprint, data.fingerprint
+    if found == recorded:
+        return
+    what = (
+        f"{task_path}: the data or its split differs from what {args.artifact} was compiled on "
+        f"(fingerprint {found[:12]}, recorded {recorded[:12]})"
+    )
+    if args.other_data:
+        warnings.warn(
+            f"{what}; scoring it anyway (--other-data): the scores are not the artifact's "
+            "held-out ones.",
+            DataWarning,
+            stacklevel=2,
+        )
+        return
+    raise DataError(
+        f"{what}, so its {args.split} split may hold examples the compile learned from or chose "
+        "on. Evaluate on the data the artifact was compiled on, recompile, or pass --other-data "
+        "to score this data anyway."
+    )
 
 
 def _show(args: argparse.Namespace) -> int:

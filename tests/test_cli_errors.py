@@ -189,8 +189,28 @@ def test_eval_refuses_an_example_beyond_the_recorded_students_context(
     monkeypatch.setattr(cli, "open_recorded_model", lambda identity, **kwargs: student)
     artifact = Path(__file__).resolve().parent.parent / "compiled" / "legal_intake.json"
 
-    code, out, err = run(["eval", str(artifact), str(task_path)], capsys)
+    code, out, err = run(["eval", str(artifact), str(task_path), "--other-data"], capsys)
 
+    assert err.startswith("warning: ") and "scoring it anyway (--other-data)" in unwrapped(err)
+    err = err[err.index("error: ") :]
     assert_one_error_report(code, out, err)
     assert "1 example(s) do not fit the student's context of 1024 tokens" in unwrapped(err)
     assert "'r4' (" in err and "field 'request'" in unwrapped(err)
+
+
+def test_eval_refuses_data_other_than_the_artifacts_before_any_model_loads(tmp_path, capsys):
+    """Issue 20 D13: the same task with its split's seed changed puts other examples in test."""
+    signatures = Path(__file__).resolve().parent.parent / "signatures"
+    source = (signatures / "legal_intake.py").read_text()
+    assert "seed=0" in source
+    task_path = tmp_path / "legal_intake.py"
+    prelude = f"import sys\nsys.path.insert(0, {str(signatures)!r})\n"
+    task_path.write_text(prelude + source.replace("seed=0", "seed=1"))
+    artifact = Path(__file__).resolve().parent.parent / "compiled" / "legal_intake.json"
+
+    code, out, err = run(["eval", str(artifact), str(task_path)], capsys)
+
+    err = err[err.index("error: ") :]  # after the task's own duplicate-request warning
+    assert_one_error_report(code, out, err)
+    assert "the data or its split differs from what" in unwrapped(err)
+    assert "pass --other-data" in unwrapped(err)
