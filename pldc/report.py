@@ -221,6 +221,12 @@ def _score(scores: Scores) -> str:
         shown += f" [{interval.low:.3f}, {interval.high:.3f}]"
     if scores.off_label:
         shown += f", {scores.off_label} off-label"
+    # A row counts its gold examples only when no reply was off-label (those are in no column).
+    rows = zip(scores.labels, scores.confusion, strict=True)
+    missing = [label for label, row in rows if sum(row) == 0]
+    if missing and scores.n and not scores.off_label:
+        named = ", ".join(repr(label) for label in missing)
+        shown += f" (no gold {named} in this split: its F1 counts 0)"
     return shown
 
 
