@@ -10,10 +10,12 @@ not lower; otherwise the artifact holds the best baseline (by the same statistic
 Why log-probability and not Macro-F1: on a few hundred examples, a paired Macro-F1 difference
 is too coarse to confirm gains of 0.1. On the bundled demo's 160 selection examples, the
 task's true rules gained +0.107 Macro-F1 [+0.013, +0.199] and +0.100 nats [+0.067, +0.133]
-over zero-shot; the searched rules +0.049 [−0.011, +0.113] and +0.053 nats [+0.028, +0.080];
-off-topic rules +0.036 [−0.026, +0.097] and +0.006 nats [−0.014, +0.026]
-(docs/gate-power-legal_intake.md). The searched prompt was chosen on these examples, so the
-test favours it: passing the gate is necessary, not sufficient; the test split is the judge.
+over zero-shot; a searched rules-only prompt +0.029 [−0.042, +0.095] and +0.054 nats [+0.026,
++0.081]; another task's rules (off-topic) +0.036 [−0.026, +0.097] and +0.006 nats [−0.014,
++0.026]; the true rules with their answers rotated −0.260 and −0.145 nats
+(docs/gate-power-legal_intake-rules_only.md, scripts/gate_power.py). The searched prompt was
+chosen on these examples, so the test favours it: passing the gate is necessary, not
+sufficient; the test split is the judge.
 """
 
 from __future__ import annotations
