@@ -8,7 +8,7 @@ the paired bootstrap's 95% interval for that difference lies above zero and its 
 not lower; otherwise the artifact holds the best baseline (by the same statistic) and says why.
 
 Why log-probability and not Macro-F1: on a few hundred examples, a paired Macro-F1 difference
-is too coarse to confirm gains of 0.1. On the bundled demo's 160 selection examples, the
+is too coarse for gains of 0.1 or less. On the bundled demo's 160 selection examples, the
 task's true rules gained +0.107 Macro-F1 [+0.013, +0.199] and +0.100 nats [+0.067, +0.133]
 over zero-shot; a searched rules-only prompt +0.029 [−0.042, +0.095] and +0.054 nats [+0.026,
 +0.081]; another task's rules (off-topic) +0.036 [−0.026, +0.097] and +0.006 nats [−0.014,

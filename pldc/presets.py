@@ -56,7 +56,15 @@ def settings_with(
     Errors name `source` and the setting, or its command-line flag when `flags` maps it to one.
     """
     flags = flags or {}
-    merged = {**dataclasses.asdict(CompileSettings()), **values}
+    defaults = dataclasses.asdict(CompileSettings())
+    for key, value in values.items():
+        # Lax validation would read true as 1; a number setting takes no true/false value.
+        if isinstance(value, bool) and not isinstance(defaults.get(key, False), bool):
+            name = flags.get(key, f"{key} =")
+            raise SettingsError(
+                f"{source}: {name} {value} is a true/false value; give a number.", key
+            )
+    merged = {**defaults, **values}
     try:
         return TypeAdapter(CompileSettings).validate_python(merged, strict=False)
     except SettingsError as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
@@ -160,13 +161,18 @@ class CompileSettings:
     )
     gate: bool = setting(
         True,
-        "ship the searched prompt only if it beats the best baseline (zero-shot, few-shot) on "
-        "the selection examples by a paired bootstrap at 95%; else ship that baseline",
+        "ship the searched prompt only if it beats every baseline (zero-shot, few-shot) on the "
+        "selection examples: mean gold-label log-probability by a paired bootstrap at 95%, and "
+        "no lower Macro-F1; else ship the better baseline",
     )
 
     def __post_init__(self) -> None:
         for declared in declared_settings():
             value = getattr(self, declared.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SettingsError(
+                    f"{declared.name} = {value} is not a finite number; give one.", declared.name
+                )
             least = declared.minimum
             if least is not None and isinstance(value, int | float) and value < least:
                 raise SettingsError(

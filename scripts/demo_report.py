@@ -82,7 +82,11 @@ def main() -> None:
     artifact = load_artifact(ROOT / output)
     doc = Path("docs") / f"demo-run-{name}.md"
     summary = report_summary(artifact, seconds, module, doc, " ".join(command[:3]))
-    report = render_report(artifact, summary, module, cli_output, " ".join(command[:3]), stages)
+    # The page itself sits in docs/: its link to itself is by file name.
+    page_summary = summary.replace(f"]({doc})", f"]({doc.name})")
+    report = render_report(
+        artifact, page_summary, module, cli_output, " ".join(command[:3]), stages
+    )
     (ROOT / doc).parent.mkdir(exist_ok=True)
     (ROOT / doc).write_text(report)
     if task_file == DEMO:

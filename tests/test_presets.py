@@ -48,6 +48,8 @@ def test_unknown_key_is_named_with_the_file(tmp_path):
     [
         ("trials = 'many'", r"bad\.toml: trials = 'many' is invalid"),
         ("trials = -2", r"bad\.toml: trials = -2 is too small; use 1 or more"),
+        ("verify_min_gain = nan", r"bad\.toml: verify_min_gain = nan is not a finite number"),
+        ("token_budget = true", r"bad\.toml: token_budget = True is a true/false value"),
         ("dev_slices = [0.5, 2.0]", r"bad\.toml: dev_slices = \[0.5, 2.0\]: give fractions"),
         ("pruner = 'hyperband'", r"bad\.toml: pruner = 'hyperband' is invalid"),
         ("trials = ", r"bad\.toml: not valid TOML"),

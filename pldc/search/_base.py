@@ -52,7 +52,7 @@ class SearchStrategy(abc.ABC):
     """
 
     directions: ClassVar[tuple[str, ...]] = ("maximize",)
-    """The Optuna study's directions: dev Macro-F1, then (`ParetoSearch`) prompt tokens."""
+    """The Optuna study's directions: the objective, then (`ParetoSearch`) prompt tokens."""
 
     def __init__(self, *, seed: int = 0) -> None:
         self.seed = seed
@@ -135,7 +135,7 @@ def _trial_keeping(pool: Sequence[Rule], keep: set[str]) -> dict[str, Any]:
 
 
 def prompt_scores(study: optuna.Study) -> dict[tuple[str, ...], float | None]:
-    """Each prompt the study has scored or is scoring, by its rule ids, to its dev Macro-F1.
+    """Each prompt the study has scored or is scoring, by its rule ids, to its objective value.
 
     Rule ids are the prompt's, pinned rules first. The score is None while a trial still runs
     (in this or another worker) and -inf for a pruned trial, which no full score should lose to.

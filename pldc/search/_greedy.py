@@ -1,4 +1,4 @@
-"""Greedy forward selection: add the rule that raises dev Macro-F1 most, until none does."""
+"""Greedy forward selection: add the rule that raises the search objective most, until none does."""
 
 from __future__ import annotations
 
