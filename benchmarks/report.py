@@ -81,7 +81,8 @@ def main() -> None:
         lines += [
             "## Not yet run",
             "",
-            "Task files exist for these, with no results yet: "
+            "Task files exist for these, with no results on the current pipeline yet (some have "
+            "60-example tables above): "
             + ", ".join(f"`signatures/{task}.py`" for task in missing)
             + ".",
             "",
