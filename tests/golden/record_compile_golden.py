@@ -18,8 +18,9 @@ log-probability (issue 19) changed only each artifact's gate record; recording e
 gold log-probability and breaking Macro-F1 ties by it changed the trial records, and in the
 "resolved" case the best trial (2 instead of 7, both at Macro-F1 1.0), so that case's shipped
 prompt, its final scores and the student scores stored for them. Making the gold
-log-probability the default search objective changed the study names and which trials win. They were first recorded
-before the compiler was split into stages (issue 18), which they showed changed nothing.
+log-probability the default search objective changed the study names and which trials win.
+They were first recorded before the compiler was split into stages (issue 18), which they
+showed changed nothing.
 Rerecord them only when a cache key or the artifact is meant to change, and say so in the
 commit.
 """
