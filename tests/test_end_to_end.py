@@ -149,6 +149,8 @@ def test_eval_and_show_work_on_the_compiled_artifact(compiled, capsys):
     output = capsys.readouterr().out
     artifact = pldc.load_artifact(first)
     # Table headers wrap at the test's 80 columns, so look for content, not headers.
-    assert "Macro-F1" in output and "resolution stopped:" in output and "without" in output
+    assert "Macro-F1" in output and "resolution stopped:" in output
+    # Leave-one-out evidence is shown for shipped rules; the gate may ship a baseline instead.
+    assert ("without" in output) == any(r.leave_one_out_delta is not None for r in artifact.rules)
     for rule in artifact.rules:
         assert all(example_id in output for example_id in rule.source_example_ids)
