@@ -78,9 +78,9 @@ def gold_log_probability(
     Raises:
         KeyError: `gold` is not in `labels`.
     """
-    index = list(labels).index(gold) if gold in labels else None
-    if index is None:
+    if gold not in labels:
         raise KeyError(f"gold label {gold!r} is not one of {list(labels)}")
+    index = list(labels).index(gold)
     offsets = calibration.label_offsets
     row = np.array([label_scores[label] + offsets[label] for label in labels], dtype=np.float64)
     if not np.isfinite(row).any():

@@ -25,8 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pldc.evaluate import score_predictions
 from pldc.records import GateRecord, Interval
-from pldc.stats import macro_f1_interval, paired_difference, paired_mean_difference
+from pldc.stats import paired_difference, paired_mean_difference
 
 
 class Scored(NamedTuple):
@@ -63,7 +64,7 @@ def gate(
     mean_lp = {name: float(np.mean(s.gold_log_probs)) for name, s in baselines.items()}
     ranked = sorted(baselines, key=lambda name: (-mean_lp[name], name != "zero-shot"))
     best = ranked[0]
-    common = _summary(gold, labels, searched, baselines, mean_lp, best, seed)
+    common = _summary(gold, labels, searched, baselines, mean_lp, best)
     if searched_is is not None:
         return GateRecord(
             shipped="searched",
@@ -116,18 +117,15 @@ def _check_lengths(gold: Sequence[str], scored: list[Scored]) -> None:
             )
 
 
-def _summary(gold, labels, searched: Scored, baselines, mean_lp, best: str, seed: int) -> dict:
+def _summary(gold, labels, searched: Scored, baselines, mean_lp, best: str) -> dict:
     """The record's fields that do not depend on the decision."""
     f1 = {
-        name: macro_f1_interval(gold, s.predicted, labels, seed=seed).estimate
-        for name, s in baselines.items()
+        name: score_predictions(gold, s.predicted, labels).macro_f1 for name, s in baselines.items()
     }
     return {
         "examples": len(gold),
         "statistic": "gold_log_prob",
-        "searched_macro_f1": macro_f1_interval(
-            gold, searched.predicted, labels, seed=seed
-        ).estimate,
+        "searched_macro_f1": score_predictions(gold, searched.predicted, labels).macro_f1,
         "baseline_macro_f1": f1,
         "searched_gold_log_prob": round(float(np.mean(searched.gold_log_probs)), 6),
         "baseline_gold_log_prob": {name: round(v, 6) for name, v in mean_lp.items()},

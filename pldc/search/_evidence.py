@@ -20,8 +20,9 @@ class EvidenceSearch(SearchStrategy):
     """Ranks the rules once, by the mean gold-label log-probability gain verification measured
     on training examples the selection never sees (`pldc.verify`; unverified rules last, in the
     teacher's order), and tries the top k of them for growing k, so the selection examples
-    choose one number, not a subset and an order (issue 19: greedy or TPE over subsets at 8
-    trials had too many degrees of freedom for 160 examples).
+    choose one number, not a subset and an order (issue 19 asked whether fewer degrees of
+    freedom beat TPE at 8 trials; on the demo's fresh requests they did not:
+    docs/fresh-eval-legal_intake-search.md).
 
     The trials: zero-shot; the demonstrations alone (few-shot), when the pool holds them; the
     top 2, 4 and 8 rules and all of them; then the best prefix so far with the demonstrations
