@@ -65,6 +65,8 @@ def test_a_local_model_is_loaded_with_the_threads_it_was_opened_with(monkeypatch
     from pldc.backends import _llama, open_model
 
     monkeypatch.setattr(_llama, "Llama", FakeLlama)
+    # The fake has no vocabulary to find the end-of-turn token in.
+    monkeypatch.setattr(_llama.LlamaCppBackend, "_end_of_turn", lambda self, template, name: [0])
     monkeypatch.setattr(_llama, "resolve_gguf", lambda name, _: (Path(name), "0" * 64))
     monkeypatch.setenv(THREADS_VARIABLE, "6")
 

@@ -133,6 +133,8 @@ def test_every_model_pldc_opens_loads_without_repacking_on_an_amx_cpu(monkeypatc
     monkeypatch.setattr(_cpu, "read_cpu_info", lambda: AMX)
     monkeypatch.setattr(_llama, "Llama", FakeLlama)
     monkeypatch.setattr(_llama, "SequenceScorer", FakeScorer)
+    # The fake has no vocabulary to find the end-of-turn token in.
+    monkeypatch.setattr(_llama.LlamaCppBackend, "_end_of_turn", lambda self, template, name: [0])
     monkeypatch.setattr(_llama, "resolve_gguf", lambda name, _: (Path(name), "0" * 64))
     FakeLlama.loads.clear()
     FakeScorer.made_on.clear()

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from pldc.backends._function import FunctionBackend
 from pldc.backends._threads import model_threads, models_opened_with, threads_per_worker
-from pldc.backends.base import Backend, ModelIdentity, parsed_label_scores, with_retries
+from pldc.backends.base import (
+    Backend,
+    Decoding,
+    ModelIdentity,
+    parsed_label_scores,
+    with_retries,
+)
 from pldc.errors import MissingExtraError, ModelError
 from pldc.models import CATALOGUE, is_local_model_name
 from pldc.progress import NullProgress, Progress
@@ -31,11 +37,14 @@ def open_model(
     api_key: str | None = None,
     progress: Progress | None = None,
     threads: int | None = None,
+    decoding: Decoding | None = None,
 ) -> Backend:
     """A backend for a catalogue name, a `.gguf` path, or a dspy/litellm `provider/model`.
 
     `threads` is the CPU threads a local model runs on (default: `model_threads()`, i.e.
-    `PLDC_THREADS` or every usable core); remote models ignore it. Raises `ModelError` for an
+    `PLDC_THREADS` or every usable core); remote models ignore it. `decoding` is how a local
+    model scores labels (default "reply_logprob"; "label_logprob" for artifacts that recorded
+    it). Raises `ModelError` for an
     unknown name or a missing or corrupt model file, `MissingExtraError` for a local model
     without the `local` extra, `SettingsError` for an unusable thread count.
     """
@@ -44,7 +53,12 @@ def open_model(
             from pldc.backends._llama import LlamaCppBackend
         except ImportError:
             raise MissingExtraError(f"local model {name!r}", "local") from None
-        return LlamaCppBackend.open(name, progress=progress or NullProgress(), threads=threads)
+        return LlamaCppBackend.open(
+            name,
+            progress=progress or NullProgress(),
+            threads=threads,
+            **({"decoding": decoding} if decoding else {}),
+        )
     if "/" in name:
         from pldc.backends._remote import RemoteBackend
 
@@ -59,7 +73,8 @@ def open_model(
 def open_recorded_model(
     identity: ModelIdentity, *, api_base: str | None = None, threads: int | None = None
 ) -> Backend:
-    """Reopen the model an artifact recorded, refusing a local file with another sha256.
+    """Reopen the model an artifact recorded, refusing a local file with another sha256; a
+    local model scores labels with the decoding the artifact recorded.
 
     `threads` as for `open_model`. Raises `ModelError` for a test function's identity, a
     model that cannot be opened, or a local file whose sha256 differs from the recorded one.
@@ -69,7 +84,13 @@ def open_recorded_model(
             f"the artifact's student {identity.name!r} was a test function; pass student= to "
             "pldc.load to run it."
         )
-    backend = open_model(identity.name, api_base=api_base, threads=threads)
+    local = identity.kind == "local"
+    backend = open_model(
+        identity.name,
+        api_base=api_base,
+        threads=threads,
+        decoding=identity.decoding if local else None,
+    )
     if identity.sha256 and backend.identity.sha256 != identity.sha256:
         raise ModelError(
             f"model {identity.name!r} has sha256 {backend.identity.sha256}, but the artifact was "

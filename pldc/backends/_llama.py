@@ -23,7 +23,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from pldc.backends._cpu import WeightLayout, weight_layout
 from pldc.backends._sequences import ScoredPrompt, SequenceScorer, common_length
 from pldc.backends._threads import model_threads
-from pldc.backends.base import Backend, ModelIdentity
+from pldc.backends.base import Backend, Decoding, ModelIdentity
 from pldc.errors import ContextLengthError, ModelError
 from pldc.models import resolve_gguf
 from pldc.progress import NullProgress, Progress
@@ -96,6 +96,7 @@ class LlamaCppBackend(Backend):
         sha256: str,
         n_ctx: int = 4096,
         threads: int | None = None,
+        decoding: Decoding = "reply_logprob",
     ) -> None:
         check_bindings()
         self.threads = model_threads(threads)
@@ -127,6 +128,10 @@ class LlamaCppBackend(Backend):
             bos_token=self._token_text(self._llm.token_bos()),
             add_generation_prompt=True,
         )
+        if decoding not in ("reply_logprob", "label_logprob"):
+            raise ModelError(f"a local model scores labels by log-likelihood, not {decoding!r}")
+        self._reply_end = self._end_of_turn(template, name) if decoding == "reply_logprob" else []
+        """Scored after every label's tokens: the token that closes the assistant's turn."""
         self._label_tokens: dict[str, list[int]] = {}
         self._scorer: SequenceScorer | None = None
         """The scoring context, made on the first `score`: a model that only generates
@@ -135,7 +140,7 @@ class LlamaCppBackend(Backend):
             kind="local",
             name=name,
             sha256=sha256,
-            decoding="label_logprob",
+            decoding=decoding,
             tokenizer=f"gguf:{name}@{sha256[:16]}",
         )
 
@@ -241,12 +246,39 @@ class LlamaCppBackend(Backend):
         self._llm.close()
 
     def _tokens_of_label(self, label: str) -> list[int]:
+        """The reply that gives `label`: its tokens, then the end of turn (`reply_logprob`)."""
         if label not in self._label_tokens:
             tokens = self._llm.tokenize(label.encode(), add_bos=False, special=False)
             if not tokens:
                 raise ModelError(f"label {label!r} tokenizes to nothing; use a non-empty label.")
-            self._label_tokens[label] = tokens
+            self._label_tokens[label] = tokens + self._reply_end
         return self._label_tokens[label]
+
+    def _end_of_turn(self, template: str, name: str) -> list[int]:
+        """The control token the chat template writes right after an assistant reply
+        (Qwen2.5: <|im_end|>), else the vocabulary's end-of-turn or end-of-text token.
+
+        Raises:
+            ModelError: the model has none of them.
+        """
+        closed = Jinja2ChatFormatter(
+            template=template,
+            eos_token=self._token_text(self._llm.token_eos()),
+            bos_token=self._token_text(self._llm.token_bos()),
+            add_generation_prompt=False,
+        )
+        chat = [{"role": "user", "content": "x"}, {"role": "assistant", "content": _MARK}]
+        after = closed(messages=chat).prompt.split(_MARK)[-1]
+        vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
+        following = self._llm.tokenize(after.encode(), add_bos=False, special=True)[:1]
+        candidates = [t for t in following if llama_cpp.llama_vocab_is_control(vocab, t)]
+        candidates += [llama_cpp.llama_vocab_eot(vocab), self._llm.token_eos()]
+        for token in candidates:
+            if token >= 0:
+                return [token]
+        raise ModelError(
+            f"{name} has no end-of-turn token, so a label cannot be scored as a complete reply."
+        )
 
     def _token_text(self, token: int) -> str:
         if token < 0:

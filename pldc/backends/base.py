@@ -13,7 +13,12 @@ from pydantic import BaseModel, ConfigDict
 from pldc.errors import ModelError
 from pldc.render import Message, parse_label
 
-Decoding = Literal["label_logprob", "generate_parse"]
+Decoding = Literal["reply_logprob", "label_logprob", "generate_parse"]
+"""How a student scores the labels. "reply_logprob": the log-likelihood of each label as the
+complete reply, its tokens then the chat template's end of turn, so a label that is a token
+prefix of another ("spam", "spam-likely") is not favoured for being short; local models since
+issue 20. "label_logprob": the label's tokens alone, as artifacts compiled before recorded it.
+"generate_parse": a generated reply parsed for a label (0 or -inf)."""
 
 
 class ModelIdentity(BaseModel):
