@@ -19,6 +19,7 @@ from pldc.task import TaskSchema
 Message = dict[str, str]
 EditAction = Literal["revise", "add", "remove", "split"]
 
+FIELDS_HEADING = "Fields:"
 RULES_HEADING = "Decision rules:"
 EXAMPLES_HEADING = "Examples:"
 NO_LABEL_SHOWN = "(none of the labels)"
@@ -31,13 +32,17 @@ TEACHER_ROLE = "You are an expert at the task described below."
 def render_system_prompt(
     schema: TaskSchema, rules: Sequence[str], *, demonstrations: Sequence[str] = ()
 ) -> str:
-    """Task instruction, the numbered rules (if any), the demonstrations (if any, each from
-    `render_demonstration`), and the answer format, separated by blank lines.
+    """Task instruction, the fields' descriptions (if the signature gives any), the numbered
+    rules (if any), the demonstrations (if any, each from `render_demonstration`), and the
+    answer format, separated by blank lines.
 
     Compiled prompts show demonstrations when the search chose some (`render_candidates`);
     the few-shot baseline of benchmarks/rows.py shares this layout.
     """
     sections = [schema.instruction]
+    fields = render_field_descriptions(schema)
+    if fields:
+        sections.append(fields)
     if rules:
         numbered = "\n".join(f"{i}. {rule}" for i, rule in enumerate(rules, start=1))
         sections.append(f"{RULES_HEADING}\n{numbered}")
@@ -66,6 +71,27 @@ def render_demonstration(schema: TaskSchema, inputs: Mapping[str, str], label: s
     """One labelled example for a prompt's demonstrations: a `Title: value` line per input
     field, then `Answer: label`. Raises `KeyError` for a missing input field."""
     return f"{_case_block(schema, inputs)}\nAnswer: {label}"
+
+
+def render_field_descriptions(schema: TaskSchema) -> str:
+    """The signature's field descriptions (`desc`), one `- Title: description` line per field
+    that has one, the output field's as `- Answer: ...`; "" when no field has one."""
+    lines = [
+        f"- {spec.title}: {spec.description}" for spec in schema.input_fields if spec.description
+    ]
+    if schema.output_description:
+        lines.append(f"- Answer: {schema.output_description}")
+    return f"{FIELDS_HEADING}\n" + "\n".join(lines) if lines else ""
+
+
+def _task_lines(schema: TaskSchema) -> str:
+    """How each teacher prompt opens: the instruction, the field descriptions, the labels."""
+    fields = render_field_descriptions(schema)
+    return (
+        f"Task: {schema.instruction}\n"
+        + (f"{fields}\n" if fields else "")
+        + f"Possible labels: {', '.join(schema.labels)}\n\n"
+    )
 
 
 def render_answer_format(labels: Sequence[str]) -> str:
@@ -177,9 +203,7 @@ def render_extraction_messages(
         else ""
     )
     user = (
-        f"Task: {schema.instruction}\n"
-        f"Possible labels: {', '.join(schema.labels)}\n\n"
-        f"{shown}, as a single "
+        _task_lines(schema) + f"{shown}, as a single "
         'sentence of the form "If <condition>, the answer is <label>.", that explains why cases '
         f"like this one get that label. State the deciding condition precisely.{deciding} Do not "
         "mention specific people, companies, places or dates from the case. Reply with the rule "
@@ -253,9 +277,8 @@ def render_synthesis_messages(
         "general rule that a junior reviewer can apply to new cases."
     )
     user = (
-        f"Task: {schema.instruction}\n"
-        f"Possible labels: {', '.join(schema.labels)}\n\n"
-        f"Each of these rules was written for a different case whose correct label is {label}:\n"
+        _task_lines(schema)
+        + f"Each of these rules was written for a different case whose correct label is {label}:\n"
         f"{numbered}\n\n"
         "Write ONE general rule that states the deciding condition these cases share, as a "
         f'single sentence of the form "If <condition>, the answer is {label}." Leave out '
@@ -287,9 +310,8 @@ def render_resolution_messages(
         "reviewer follows, and you fix them where they lead the reviewer to a wrong decision."
     )
     user = (
-        f"Task: {schema.instruction}\n"
-        f"Possible labels: {', '.join(schema.labels)}\n\n"
-        f"Current rules:\n{numbered}\n\n"
+        _task_lines(schema)
+        + f"Current rules:\n{numbered}\n\n"
         + (
             f"These cases are decided correctly and must stay correct:\n{kept_right}\n\n"
             if successes

@@ -146,7 +146,9 @@ class Task:
 class InputFieldSpec:
     name: str
     title: str
+    """What prompts call the field: its `prefix` if the signature gives one, else its name."""
     description: str
+    """The field's `desc`, shown to the student and the teacher ("" if none was given)."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ class TaskSchema:
     input_fields: tuple[InputFieldSpec, ...]
     output_field: str
     labels: tuple[str, ...]
+    output_description: str = ""
+    """The output field's `desc`, shown beside the input fields' ("" if none was given)."""
 
     @classmethod
     def from_signature(cls, signature: type) -> TaskSchema:
@@ -203,12 +207,19 @@ class TaskSchema:
         specs = tuple(
             InputFieldSpec(
                 name=field_name,
-                title=field_name.replace("_", " ").capitalize(),
+                title=_field_title(info, field_name),
                 description=_field_description(info, field_name),
             )
             for field_name, info in input_fields.items()
         )
-        return cls(name, instruction, specs, output_name, labels)
+        return cls(
+            name,
+            instruction,
+            specs,
+            output_name,
+            labels,
+            _field_description(output_info, output_name),
+        )
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -275,9 +286,21 @@ def _dspy_default_instruction(signature: Any) -> str:
 
 def _field_description(info: Any, field_name: str) -> str:
     extra = getattr(info, "json_schema_extra", None) or {}
-    desc = str(extra.get("desc", "") or "")
+    desc = " ".join(str(extra.get("desc", "") or "").split())
     # dspy fills a placeholder description when none is given; it carries no meaning.
     return "" if desc == f"${{{field_name}}}" else desc
+
+
+def _field_title(info: Any, field_name: str) -> str:
+    """The field's `prefix` without its colon when the signature set one (dspy 3 ignores it,
+    pldc titles the field with it), else the name, e.g. "claim_text" -> "Claim text"."""
+    from dspy.signatures.signature import infer_prefix
+
+    extra = getattr(info, "json_schema_extra", None) or {}
+    prefix = " ".join(str(extra.get("prefix", "") or "").split()).rstrip(":").strip()
+    if prefix and prefix != infer_prefix(field_name):
+        return prefix
+    return field_name.replace("_", " ").capitalize()
 
 
 def _type_name(annotation: Any) -> str:
