@@ -229,7 +229,14 @@ def _eval(args: argparse.Namespace) -> int:
     _check_fingerprint(artifact, data, task_path, args)
     progress = RichProgress()
     student = open_recorded_model(artifact.student)
-    data = fit_to_student(task, data, student, artifact.token_count, str(task_path))
+    data = fit_to_student(
+        task,
+        data,
+        student,
+        artifact.token_count,
+        str(task_path),
+        user_template=artifact.prompt.user_template,
+    )
     examples = data.split(args.split)
     evaluator = StudentEvaluator(student, schema, artifact.prompt.user_template)
     with progress.stage(f"eval {args.split}", total=len(examples)) as stage:

@@ -129,7 +129,13 @@ class _Overflow:
 
 
 def fit_to_student(
-    task: Task, data: TaskData, student: Backend, token_budget: int, source: str
+    task: Task,
+    data: TaskData,
+    student: Backend,
+    token_budget: int,
+    source: str,
+    *,
+    user_template: str | None = None,
 ) -> TaskData:
     """`data` with every example fitting the student's context, checked with its tokenizer.
 
@@ -138,9 +144,15 @@ def fit_to_student(
     it does; a `DataWarning` lists the examples cut. Raises `BudgetError` when the budget cannot
     hold the prompt scaffold and the pinned rules, `DataError` listing the examples that do not
     fit, with their split and field, and the fix. Students of unknown context are not checked.
+
+    With `user_template` (an artifact's own), examples are rendered with it and the budget is
+    the artifact's prompt length, so the task's scaffold is not rendered again: an artifact
+    keeps the prompt it was compiled with, whatever pldc renders today.
     """
     schema = task.schema
-    fit_to_budget(schema, [], student.count_tokens, token_budget, pinned_rules(task.pinned_rules))
+    if user_template is None:
+        pinned = pinned_rules(task.pinned_rules)
+        fit_to_budget(schema, [], student.count_tokens, token_budget, pinned)
     if student.context_window is None:
         return data
     labels = sum(student.count_tokens(label) for label in schema.labels)
@@ -151,7 +163,7 @@ def fit_to_student(
             f"context of {student.context_window} tokens (the labels take {labels}); lower "
             "--budget."
         )
-    user_template = render_user_template(schema)
+    user_template = user_template or render_user_template(schema)
 
     def needed(inputs: Mapping[str, str]) -> int:
         return student.prompt_tokens(render_messages("", user_template, inputs))
