@@ -7,7 +7,6 @@ log-likelihood; DSPy rows generate text through the student and parse it, as DSP
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +18,10 @@ from pldc.backends import Backend
 from pldc.backends.dspy_engine import BackendEngine
 from pldc.calibration import decide
 from pldc.compiler import compile_task
-from pldc.data import Example, round_robin_sample
+from pldc.data import Example
+from pldc.demonstrations import demonstration_candidates
 from pldc.presets import load_preset, settings_with
 from pldc.render import (
-    render_demonstration,
     render_messages,
     render_system_prompt,
     render_user_template,
@@ -107,16 +106,16 @@ def teacher_zero_shot(b: Bench) -> Compiled:
 
 def student_few_shot(b: Bench) -> Compiled:
     """As many labelled demonstrations as fit the token budget, dealt round-robin by label,
-    where pldc's scaffold puts its rules."""
-    pool = round_robin_sample(b.train, len(b.train), random.Random(b.seed))
-    demos: list[str] = []
-    for example in pool:
-        candidate = [*demos, render_demonstration(b.schema, example.inputs, example.label)]
-        prompt = render_system_prompt(b.schema, [], demonstrations=candidate)
-        if b.student.count_tokens(prompt) > b.budget:
-            continue
-        demos = candidate
-    system = render_system_prompt(b.schema, [], demonstrations=demos)
+    where pldc's scaffold puts its rules: the demonstrations a compile offers, all at once."""
+    demos = demonstration_candidates(
+        b.schema,
+        b.train,
+        len(b.train),
+        seed=b.seed,
+        count_tokens=b.student.count_tokens,
+        token_budget=b.budget,
+    )
+    system = render_system_prompt(b.schema, [], demonstrations=[demo.text for demo in demos])
     return _scaffold(
         b, b.student, system, [f"k={len(demos)} demonstrations within {b.budget} tokens"]
     )

@@ -142,9 +142,10 @@ class CompileSettings:
         "another label, and ask for the rule that separates them",
     )
     demonstrations: int = setting(
-        8,
-        "labelled training examples offered to the search beside the rules (ignored with "
-        "rules_only)",
+        64,
+        "most labelled training examples offered to the search beside the rules: as many as "
+        "fit the token budget together, up to this, so all of them make plain few-shot "
+        "(ignored with rules_only)",
         minimum=0,
         flag="--demonstrations",
     )
@@ -154,7 +155,7 @@ class CompileSettings:
         flag="--rules-only",
     )
     selection_examples: int = setting(
-        160,
+        300,
         "most labelled examples prompts are chosen on: all of dev, then training examples no "
         "stage has used",
         minimum=1,

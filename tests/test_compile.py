@@ -137,7 +137,13 @@ def test_rule_evidence_is_what_the_shipped_prompt_loses_without_each_candidate(
     # Few training examples for resolution and verification, so the selection examples the
     # shipped prompt is calibrated on hold training examples beside dev.
     settings = dataclasses.replace(
-        SETTINGS, rule_evidence=True, resolve_examples=8, verify_examples=8, demonstrations=4
+        SETTINGS,
+        rule_evidence=True,
+        resolve_examples=8,
+        verify_examples=8,
+        demonstrations=4,
+        sampler="teacher_order",  # every rule, then the demonstrations
+        gate=False,
     )
     artifact = compile_toy(tmp_path, teacher, student, settings)
     data = load_task_data(toy_task(), "toy")

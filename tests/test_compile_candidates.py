@@ -22,7 +22,13 @@ from pldc.settings import CompileSettings
 # Few training examples for resolution and verification, so training examples are left over
 # for the selection examples.
 SETTINGS = CompileSettings(
-    token_budget=120, trials=8, seed=0, teacher_examples=9, resolve_examples=8, verify_examples=8
+    token_budget=120,
+    trials=8,
+    seed=0,
+    teacher_examples=9,
+    resolve_examples=8,
+    verify_examples=8,
+    demonstrations=4,
 )
 SCHEMA = toy_task().schema
 DATA = load_task_data(toy_task(), "toy")
@@ -67,7 +73,15 @@ def test_demonstrations_are_candidates_beside_the_rules(artifact):
         assert demo.verification is None  # demonstrations are not verified
 
 
-def test_the_shipped_demonstrations_follow_the_rules_under_examples(artifact):
+@pytest.fixture(scope="module")
+def rules_then_demonstrations(tmp_path_factory):
+    """Every candidate in the pool's order, shipped as searched: rules, then demonstrations."""
+    settings = CompileSettings(**{**SETTINGS.__dict__, "sampler": "teacher_order", "gate": False})
+    return compile_toy(tmp_path_factory.mktemp("teacher_order") / "run", settings)
+
+
+def test_the_shipped_demonstrations_follow_the_rules_under_examples(rules_then_demonstrations):
+    artifact = rules_then_demonstrations
     shipped = demonstrations_of(artifact.rules)
     assert shipped and len(shipped) < len(artifact.rules)  # rules and demonstrations
 

@@ -58,3 +58,39 @@ def test_a_prompt_numbers_its_rules_then_shows_its_demonstrations_under_examples
     rules_part, examples_part = prompt.split(f"\n\n{EXAMPLES_HEADING}\n\n")
     assert rules_part.endswith("\n1. If the ticket mentions crash, the answer is bug.")
     assert examples_part.startswith(f"{first.text}\n\n{second.text}\n\n")
+
+
+def test_with_a_budget_only_examples_that_fit_together_are_offered_and_an_overflow_is_skipped():
+    from pldc.backends import FunctionBackend
+    from pldc.render import render_system_prompt
+
+    count = FunctionBackend().count_tokens
+    unlimited = demonstration_candidates(SCHEMA, TRAIN, len(TRAIN), seed=0)
+    pinned = ["If the ticket mentions crash, the answer is bug."]
+    prompt_of = lambda demos: render_system_prompt(  # noqa: E731
+        SCHEMA, pinned, demonstrations=[d.text for d in demos]
+    )
+    budget = count(prompt_of(unlimited[:5])) + 1
+
+    fitted = demonstration_candidates(
+        SCHEMA, TRAIN, 64, seed=0, count_tokens=count, token_budget=budget, pinned=pinned
+    )
+
+    assert count(prompt_of(fitted)) <= budget
+    texts = [d.text for d in fitted]
+    assert texts[:5] == [d.text for d in unlimited[:5]]
+    # Every example it passed over would have overflowed the budget where it was dealt.
+    offered = iter(unlimited)
+    kept: list = []
+    for demo in offered:
+        if kept and len(kept) == len(fitted):
+            break
+        if demo.text in texts:
+            kept.append(demo)
+        else:
+            assert count(prompt_of([*kept, demo])) > budget
+    assert [d.id for d in fitted] == [f"demo-{i:02d}" for i in range(1, len(fitted) + 1)]
+    capped = demonstration_candidates(
+        SCHEMA, TRAIN, 3, seed=0, count_tokens=count, token_budget=budget, pinned=pinned
+    )
+    assert [d.text for d in capped] == texts[:3]

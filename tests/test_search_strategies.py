@@ -61,7 +61,7 @@ def test_the_default_search_is_tpe_starting_from_zero_shot_then_the_teacher_orde
 
 
 @pytest.mark.parametrize("strategy", [TPESearch, RandomSearch], ids=["tpe", "random"])
-def test_a_sampled_search_opens_with_zero_shot_then_few_shot_then_every_candidate(strategy):
+def test_a_sampled_search_opens_with_zero_shot_few_shot_the_rules_alone_then_everything(strategy):
     train = load_task_data(TASK, "toy").train
     demonstrations = demonstration_candidates(TASK.schema, train, 3, seed=0)
     pool = [*_pool(), *demonstrations]
@@ -69,9 +69,10 @@ def test_a_sampled_search_opens_with_zero_shot_then_few_shot_then_every_candidat
     result = search(strategy(seed=0), pool, pinned=PINNED)
 
     pinned = [rule.id for rule in PINNED]
-    assert [trial.rule_ids for trial in result.trials[:3]] == [
+    assert [trial.rule_ids for trial in result.trials[:4]] == [
         pinned,
         pinned + [demo.id for demo in demonstrations],
+        pinned + [rule.id for rule in _pool()],
         pinned + [candidate.id for candidate in pool],
     ]
 

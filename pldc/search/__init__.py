@@ -17,7 +17,13 @@ Trials live in Optuna storage. Several processes (`workers`) can share one study
 first claims one of the `trials` slots, so together they run at most that many.
 """
 
-from pldc.search._base import RuleSpace, SampledSearch, SearchStrategy, prompt_scores
+from pldc.search._base import (
+    SEARCH_REVISION,
+    RuleSpace,
+    SampledSearch,
+    SearchStrategy,
+    prompt_scores,
+)
 from pldc.search._budget import FittedPrompt, fit_to_budget
 from pldc.search._evidence import EvidenceSearch, ranked_by_evidence
 from pldc.search._greedy import GreedySearch
@@ -41,6 +47,7 @@ from pldc.search._tpe import TPESearch
 
 __all__ = [
     "PRUNERS",
+    "SEARCH_REVISION",
     "STRATEGIES",
     "EvidenceSearch",
     "FittedPrompt",

@@ -47,7 +47,13 @@ def run(
     demonstrations = []
     if not settings.rules_only and settings.demonstrations:
         demonstrations = demonstration_candidates(
-            workspace.schema, data.train, settings.demonstrations, seed=settings.seed
+            workspace.schema,
+            data.train,
+            settings.demonstrations,
+            seed=settings.seed,
+            count_tokens=workspace.student.count_tokens,
+            token_budget=settings.token_budget,
+            pinned=[rule.text for rule in workspace.pinned],
         )
         used |= {i for demo in demonstrations for i in demo.source_example_ids}
     spare = [example for example in data.train if example.id not in used]

@@ -12,20 +12,21 @@ from dataclasses import asdict, replace
 from functools import partial
 
 from pldc.evaluate import StudentEvaluator, scorer_key
-from pldc.search import SearchResult, search_rules
+from pldc.search import SEARCH_REVISION, SearchResult, search_rules
 from pldc.stages.candidates import Candidates
 from pldc.stages.workspace import Workspace, reopened_evaluator_in
 from pldc.store import content_key
 
 
 def key(workspace: Workspace, candidates: Candidates) -> str:
-    """The study's name (24 hex digits): the candidates, how the student scores, the data and
-    its splits, the selection examples, the search settings and what the student is shown
-    besides the candidates. The worker count is left out, so more workers resume the same
-    study."""
+    """The study's name (24 hex digits): the search revision, the candidates, how the student
+    scores, the data and its splits, the selection examples, the search settings and what the
+    student is shown besides the candidates. The worker count is left out, so more workers
+    resume the same study."""
     settings = workspace.settings.search_settings()
     return content_key(
         "search",
+        SEARCH_REVISION,
         [rule.model_dump() for rule in workspace.candidate_rules(candidates.rules)],
         scorer_key(workspace.student.identity),
         workspace.data.fingerprint,

@@ -19,6 +19,10 @@ gold log-probability and breaking Macro-F1 ties by it changed the trial records,
 "resolved" case the best trial (2 instead of 7, both at Macro-F1 1.0), so that case's shipped
 prompt, its final scores and the student scores stored for them. Making the gold
 log-probability the default search objective changed the study names and which trials win.
+Issue 19's later defaults changed them again on purpose: demonstrations offered as many as fit
+the budget (up to 64, so together they make plain few-shot), 300 selection examples instead
+of 160, and a rules-alone opening trial (with `SEARCH_REVISION` in the study name); the
+student's scores did not change, which examples and prompts are scored did.
 They were first recorded before the compiler was split into stages (issue 18), which they
 showed changed nothing.
 Rerecord them only when a cache key or the artifact is meant to change, and say so in the
