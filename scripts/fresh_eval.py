@@ -7,11 +7,13 @@ For a task whose module has a seeded generator (`generate_*(n=, seed=)`, as the 
 do), this draws `--n` new examples and `--calibration-n` others (other seeds than the task's
 own data; overlaps are counted), and scores, with the real student and pldc's one renderer:
 no rules, the generator's true rules, and for each artifact given its shipped prompt and its
-search's best trial. Each prompt is batch-calibrated on the calibration inputs, then Macro-F1
-is compared with no rules by a paired bootstrap (`pldc.stats`). Choosing between compile
-settings on these examples never touches the task's test split. Label scores are stored in
-.pldc/demo-ceiling/ (shared with scripts/demo_ceiling.py). Writes docs/fresh-eval-<task>.md
-and .json.
+search's best trial. `--pair NAME OTHER` adds the paired difference between two artifacts'
+shipped prompts, e.g. a compile under new settings against one under the old. Every prompt is
+scored with today's student decoding. Each prompt is batch-calibrated on the calibration
+inputs, then Macro-F1 is compared with no rules by a paired bootstrap (`pldc.stats`).
+Choosing between compile settings on these examples never touches the task's test split.
+Label scores are stored in .pldc/demo-ceiling/ (shared with scripts/demo_ceiling.py). Writes
+docs/fresh-eval-<task>.md and .json.
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ def main() -> None:
     parser.add_argument("--calibration-n", type=int, default=60)
     parser.add_argument("--calibration-seed", type=int, default=2002)
     parser.add_argument("--output", type=Path, help="default: docs/fresh-eval-<task>")
+    parser.add_argument(
+        "--pair",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "OTHER"),
+        help="also compare two artifacts' shipped prompts, NAME minus OTHER, paired (repeatable)",
+    )
     args = parser.parse_args()
     names = args.names or [path.stem for path in args.artifacts]
     if len(names) != len(args.artifacts):
@@ -63,6 +73,10 @@ def main() -> None:
         "no rules": render_system_prompt(schema, []),
         "true rules": render_system_prompt(schema, module.true_rules),
     }
+    unknown = {name for pair in args.pair for name in pair} - set(names)
+    if unknown:
+        parser.error(f"--pair names {sorted(unknown)} are not among --names {names}")
+    shipped_row = {}
     for name, path in zip(names, args.artifacts, strict=True):
         artifact = load_artifact(path)
         by_id = {rule.id: rule for rule in artifact.provenance.candidate_rules}
@@ -73,9 +87,8 @@ def main() -> None:
         prompts[f"{name}: searched (trial {best.number}, {len(best.rule_ids)} candidates)"] = (
             render_candidates(schema, [by_id[i] for i in best.rule_ids])
         )
-        prompts[f"{name}: shipped ({shipped}, {len(artifact.rules)} candidates)"] = (
-            artifact.prompt.system
-        )
+        shipped_row[name] = f"{name}: shipped ({shipped}, {len(artifact.rules)} candidates)"
+        prompts[shipped_row[name]] = artifact.prompt.system
 
     store = JsonlStore(ROOT / ".pldc" / "demo-ceiling" / f"{task.display_name}.jsonl")
     gold = [record[schema.output_field] for record in evaluation]
@@ -100,6 +113,17 @@ def main() -> None:
                 "system_prompt_tokens": student.count_tokens(prompts[name]),
             }
         )
+    pairs = []
+    for name, other in args.pair:
+        a, b = shipped_row[name], shipped_row[other]
+        difference = paired_difference(gold, predicted[a], predicted[b], labels)
+        pairs.append(
+            {
+                "prompt": a,
+                "minus": b,
+                "difference": [difference.estimate, difference.low, difference.high],
+            }
+        )
     command = shlex.join(["python", "scripts/fresh_eval.py", *sys.argv[1:]])
     report = {
         "task": task.display_name,
@@ -110,6 +134,7 @@ def main() -> None:
             schema, evaluation, calibration_set, task.data
         ),
         "rows": rows,
+        "pairs": pairs,
     }
     output = args.output or ROOT / "docs" / f"fresh-eval-{task.display_name}"
     output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
@@ -138,6 +163,17 @@ def _markdown(report: dict) -> str:
             f"| {row['prompt']} | {cell(row['macro_f1'])} | {cell(row['minus_no_rules'], '+')} "
             f"| {row['accuracy']:.3f} | {row['system_prompt_tokens']} |"
         )
+    if report.get("pairs"):
+        lines += [
+            "",
+            "Between artifacts, on the same examples (paired bootstrap, 95%):",
+            "",
+            "| shipped prompt | minus | Macro-F1 difference [95% CI] |",
+            "|---|---|---:|",
+        ]
+        for pair in report["pairs"]:
+            difference = cell(pair["difference"], "+")
+            lines.append(f"| {pair['prompt']} | {pair['minus']} | {difference} |")
     return "\n".join(lines) + "\n"
 
 
