@@ -240,7 +240,9 @@ def _eval(args: argparse.Namespace) -> int:
     examples = data.split(args.split)
     evaluator = StudentEvaluator(student, schema, artifact.prompt.user_template)
     with progress.stage(f"eval {args.split}", total=len(examples)) as stage:
-        scores = evaluator.evaluate(artifact.prompt.system, examples, artifact.calibration, stage)
+        scores = evaluator.evaluate(
+            artifact.prompt.system, examples, artifact.calibration, stage, interval=True
+        )
     print_scores(console, f"{artifact.task.name}: {args.split} split", scores)
     return 0
 
