@@ -13,6 +13,7 @@ import optuna
 from rich.console import Console
 from rich.text import Text
 
+from pldc import __version__
 from pldc._litellm import keep_litellm_offline
 from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
@@ -67,7 +68,12 @@ def _warning_printer(show_other: Callable[..., None]) -> Callable[..., None]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pldc", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="pldc",
+        description="Prompt-Level Distillation: compile a task's decision rules into a small "
+        "student's prompt, then evaluate, inspect and pick compiled prompts.",
+    )
+    parser.add_argument("--version", action="version", version=f"pldc {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     compile_ = commands.add_parser("compile", help="compile a task file into a prompt artifact")
