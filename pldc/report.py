@@ -46,6 +46,23 @@ def print_summary(console: Console, artifact: CompiledPrompt) -> None:
         if gain is not None:
             console.print(f"test gain over {name}: {_signed(gain)} (paired bootstrap)")
     print_scores(console, "shipped prompt on the test split", scores.test)
+    print_shipped(console, artifact.rules)
+
+
+def print_shipped(console: Console, candidates: list[Rule]) -> None:
+    """What the artifact ships, in prompt order: each rule's text, each demonstration's
+    source example and label (`pldc show` has their full provenance)."""
+    if not candidates:
+        console.print("shipped: no rules and no demonstrations (the instruction alone)")
+        return
+    console.print(f"shipped, in prompt order ({describe_prompt(candidates)}):")
+    for position, candidate in enumerate(candidates, start=1):
+        if candidate.kind == "demonstration":
+            (source,) = candidate.source_example_ids
+            line = f"demonstration {source} -> {candidate.labels[0]}"
+        else:
+            line = f"[{candidate.id}] {candidate.text}"
+        console.print(Text(f"  {position}. {line}"), highlight=False)
 
 
 def describe_prompt(candidates: list[Rule]) -> str:
