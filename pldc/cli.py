@@ -1,8 +1,9 @@
-"""`pldc compile`, `pldc eval`, `pldc show`, `pldc pick` and `pldc doctor`."""
+"""`pldc compile`, `pldc eval`, `pldc check`, `pldc show`, `pldc pick` and `pldc doctor`."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -19,14 +20,21 @@ from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
 from pldc.compiler import DEFAULT_RUN_ROOT, compile_task
 from pldc.data import load_task_and_data, load_task_data
-from pldc.errors import DataError, DataWarning, ModelError, PLDError, PLDWarning
+from pldc.errors import (
+    DataError,
+    DataWarning,
+    ModelError,
+    PLDError,
+    PLDWarning,
+    SettingsError,
+)
 from pldc.evaluate import StudentEvaluator
 from pldc.lock import compile_lock
 from pldc.models import CATALOGUE, DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.preflight import check_before_models, fit_to_student
 from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
-from pldc.report import print_scores, print_summary, show_artifact
+from pldc.report import artifact_summary, print_scores, print_summary, show_artifact
 from pldc.settings import DeclaredSetting, declared_settings
 from pldc.task import Task
 from pldc.taskfile import load_task_file
@@ -108,10 +116,32 @@ def _parser() -> argparse.ArgumentParser:
         help="score data other than the artifact was compiled on (refused without it: its "
         "split may hold examples the compile learned from)",
     )
+    eval_.add_argument("--json", action="store_true", help="print the scores as JSON")
     eval_.set_defaults(run=_eval)
+
+    check = commands.add_parser(
+        "check",
+        help="rescore an artifact and fail (exit 1) below a Macro-F1 floor or past a drop from "
+        "its recorded score: a drift gate for an app's CI",
+    )
+    check.add_argument("artifact", metavar="ARTIFACT")
+    check.add_argument("task_file", metavar="TASK.py")
+    check.add_argument("--split", choices=("dev", "test"), default="test")
+    check.add_argument(
+        "--min-macro-f1", type=float, metavar="X", help="fail below this Macro-F1 (0 to 1)"
+    )
+    check.add_argument(
+        "--max-drop",
+        type=float,
+        metavar="D",
+        help="fail if Macro-F1 is more than D below the score the artifact recorded",
+    )
+    check.add_argument("--json", action="store_true", help="print the result as JSON")
+    check.set_defaults(run=_check)
 
     show = commands.add_parser("show", help="print an artifact's rules, scores and budget use")
     show.add_argument("artifact", metavar="ARTIFACT")
+    show.add_argument("--json", action="store_true", help="print the summary as JSON")
     show.set_defaults(run=_show)
 
     pick = commands.add_parser(
@@ -223,6 +253,71 @@ def _model_choice(
 
 
 def _eval(args: argparse.Namespace) -> int:
+    artifact, scores = _rescored(args)
+    if args.json:
+        print(json.dumps({"artifact": _identity(artifact, args), **scores.model_dump()}))
+    else:
+        print_scores(console, f"{artifact.task.name}: {args.split} split", scores)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    for name in ("min_macro_f1", "max_drop"):
+        value = getattr(args, name)
+        if value is not None and not 0.0 <= value <= 1.0:
+            flag = "--" + name.replace("_", "-")
+            raise SettingsError(f"{flag} {value}: give a Macro-F1 amount from 0 to 1.", flag)
+    args.other_data = False  # a drift gate never scores other data
+    artifact, scores = _rescored(args)
+    recorded = artifact.scores.test if args.split == "test" else artifact.scores.dev
+    drop = recorded.macro_f1 - scores.macro_f1
+    failures = []
+    if args.min_macro_f1 is not None and scores.macro_f1 < args.min_macro_f1:
+        failures.append(
+            f"Macro-F1 {scores.macro_f1:.3f} is below --min-macro-f1 {args.min_macro_f1}"
+        )
+    if args.max_drop is not None and drop > args.max_drop:
+        failures.append(
+            f"Macro-F1 {scores.macro_f1:.3f} is {drop:.3f} below the recorded "
+            f"{recorded.macro_f1:.3f}, more than --max-drop {args.max_drop}"
+        )
+    interval = scores.macro_f1_interval
+    result = {
+        "artifact": _identity(artifact, args),
+        "split": args.split,
+        "n": scores.n,
+        "macro_f1": scores.macro_f1,
+        "macro_f1_interval": [interval.low, interval.high] if interval else None,
+        "recorded_macro_f1": recorded.macro_f1,
+        "drop": drop,
+        "min_macro_f1": args.min_macro_f1,
+        "max_drop": args.max_drop,
+        "passed": not failures,
+        "failures": failures,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        verdict = "[bold red]FAIL[/]" if failures else "[green]pass[/]"
+        console.print(
+            f"{verdict} {artifact.task.name} {args.split}: Macro-F1 {scores.macro_f1:.3f}"
+            + (f" [{interval.low:.3f}, {interval.high:.3f}]" if interval else "")
+            + f", recorded {recorded.macro_f1:.3f} (drop {drop:+.3f}), n={scores.n}",
+            highlight=False,
+        )
+        for failure in failures:
+            console.print(f"  {failure}", highlight=False)
+    return 1 if failures else 0
+
+
+def _identity(artifact, args: argparse.Namespace) -> dict:
+    return {"path": str(args.artifact), "task": artifact.task.name, "hash": artifact.content_hash}
+
+
+def _rescored(args: argparse.Namespace):
+    """The artifact, and its scores on `args.split` of the task's data, rescored with the
+    recorded student. Raises `DataError` for other labels or (without --other-data) other
+    data than the artifact was compiled on, before the student loads."""
     artifact = load_artifact(args.artifact)
     task_path = Path(args.task_file)
     task, data = load_task_and_data(task_path)
@@ -249,8 +344,7 @@ def _eval(args: argparse.Namespace) -> int:
         scores = evaluator.evaluate(
             artifact.prompt.system, examples, artifact.calibration, stage, interval=True
         )
-    print_scores(console, f"{artifact.task.name}: {args.split} split", scores)
-    return 0
+    return artifact, scores
 
 
 def _check_fingerprint(artifact, data, task_path: Path, args: argparse.Namespace) -> None:
@@ -279,7 +373,11 @@ def _check_fingerprint(artifact, data, task_path: Path, args: argparse.Namespace
 
 
 def _show(args: argparse.Namespace) -> int:
-    show_artifact(console, load_artifact(args.artifact))
+    artifact = load_artifact(args.artifact)
+    if args.json:
+        print(json.dumps(artifact_summary(artifact)))
+    else:
+        show_artifact(console, artifact)
     return 0
 
 

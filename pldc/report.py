@@ -65,6 +65,26 @@ def print_shipped(console: Console, candidates: list[Rule]) -> None:
         console.print(Text(f"  {position}. {line}"), highlight=False)
 
 
+def artifact_summary(artifact: CompiledPrompt) -> dict:
+    """What `pldc show --json` prints: the task, models, budget, gate decision, the shipped
+    candidates in prompt order, and the scores (the artifact file itself holds everything)."""
+    return {
+        "task": artifact.task.name,
+        "labels": list(artifact.prompt.labels),
+        "content_hash": artifact.content_hash,
+        "teacher": artifact.teacher.model_dump(),
+        "student": artifact.student.model_dump(),
+        "token_budget": artifact.token_budget,
+        "token_count": artifact.token_count,
+        "gate": artifact.gate.model_dump() if artifact.gate else None,
+        "shipped": [
+            {"id": c.id, "kind": c.kind, "text": c.text, "source_example_ids": c.source_example_ids}
+            for c in artifact.rules
+        ],
+        "scores": artifact.scores.model_dump(),
+    }
+
+
 def describe_prompt(candidates: list[Rule]) -> str:
     rules = sum(1 for c in candidates if c.kind == "rule")
     demos = len(candidates) - rules
