@@ -1,4 +1,5 @@
-"""`pldc compile`, `pldc eval`, `pldc check`, `pldc show`, `pldc pick` and `pldc doctor`."""
+"""`pldc compile`, `pldc eval`, `pldc check`, `pldc show`, `pldc pick`, `pldc serve` and
+`pldc doctor`."""
 
 from __future__ import annotations
 
@@ -151,6 +152,17 @@ def _parser() -> argparse.ArgumentParser:
     pick.add_argument("--budget", type=int, required=True, metavar="N")
     pick.add_argument("-o", "--output", required=True, help="where to write the chosen artifact")
     pick.set_defaults(run=_pick)
+
+    serve = commands.add_parser(
+        "serve", help="serve an artifact over HTTP: POST /predict, GET /health, GET /info"
+    )
+    serve.add_argument("artifact", metavar="ARTIFACT")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes, each with its own student (default: 1)"
+    )
+    serve.set_defaults(run=_serve)
 
     doctor = commands.add_parser(
         "doctor", help="check that the local models load and decode on this machine"
@@ -390,6 +402,24 @@ def _pick(args: argparse.Namespace) -> int:
         f"{artifact.scores.dev.macro_f1:.3f}, test {artifact.scores.test.macro_f1:.3f}"
     )
     console.print(f"wrote [bold]{output}[/] (content hash {artifact.content_hash[:12]})")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from pldc.serve import serve
+
+    if args.workers < 1 or not 0 <= args.port <= 65535:
+        raise SettingsError(
+            f"--workers {args.workers} / --port {args.port}: give 1 or more workers and a port "
+            "from 0 to 65535.",
+            "--workers" if args.workers < 1 else "--port",
+        )
+    console.print(
+        f"serving {args.artifact} on http://{args.host}:{args.port} "
+        f"({args.workers} worker{'s' if args.workers > 1 else ''}); Ctrl-C stops it",
+        highlight=False,
+    )
+    serve(args.artifact, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 

@@ -62,11 +62,16 @@ class CompiledClassifier:
     def scores(self, **inputs: str) -> dict[str, float]:
         """Label log-likelihoods; an empty input is refused, as the compile refuses it
         (`messages` still renders one, e.g. to count the scaffold's tokens)."""
-        messages = self._checked_messages(inputs)
+        messages = self.checked_messages(**inputs)
         with self._lock:
             return self.student.score(messages, self.labels)
 
-    def _checked_messages(self, inputs: Mapping[str, str]) -> list[Message]:
+    def checked_messages(self, **inputs: str) -> list[Message]:
+        """`messages`, after refusing what the compile refuses too: an empty input field.
+
+        Raises:
+            DataError: a field is missing, unknown, or empty or whitespace-only.
+        """
         messages = self.messages(**inputs)
         empty = [name for name, value in inputs.items() if not str(value).strip()]
         if empty:
@@ -95,7 +100,7 @@ class CompiledClassifier:
         """
         for position, inputs in enumerate(batch):
             try:
-                self._checked_messages(inputs)
+                self.checked_messages(**inputs)
             except DataError as error:
                 raise DataError(f"batch item {position}: {error}") from None
         with self._lock:
