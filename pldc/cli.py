@@ -1,5 +1,5 @@
-"""`pldc compile`, `pldc eval`, `pldc check`, `pldc show`, `pldc pick`, `pldc serve` and
-`pldc doctor`."""
+"""`pldc compile`, `pldc eval`, `pldc check`, `pldc show`, `pldc pick`, `pldc report`,
+`pldc serve` and `pldc doctor`."""
 
 from __future__ import annotations
 
@@ -152,6 +152,13 @@ def _parser() -> argparse.ArgumentParser:
     pick.add_argument("--budget", type=int, required=True, metavar="N")
     pick.add_argument("-o", "--output", required=True, help="where to write the chosen artifact")
     pick.set_defaults(run=_pick)
+
+    report = commands.add_parser(
+        "report", help="write a self-contained HTML audit report of an artifact"
+    )
+    report.add_argument("artifact", metavar="ARTIFACT")
+    report.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    report.set_defaults(run=_report)
 
     serve = commands.add_parser(
         "serve", help="serve an artifact over HTTP: POST /predict, GET /health, GET /info"
@@ -402,6 +409,19 @@ def _pick(args: argparse.Namespace) -> int:
         f"{artifact.scores.dev.macro_f1:.3f}, test {artifact.scores.test.macro_f1:.3f}"
     )
     console.print(f"wrote [bold]{output}[/] (content hash {artifact.content_hash[:12]})")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pldc.audit import render_report
+
+    artifact = load_artifact(args.artifact)
+    output = Path(args.output)
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise SettingsError(f"-o {output}: give an .html file to write the report to.", "-o")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_report(artifact), encoding="utf-8")
+    console.print(f"wrote [bold]{output}[/] (audit report of {args.artifact})")
     return 0
 
 
