@@ -57,9 +57,7 @@ def create_app(artifact_path: str | Path, classifier: CompiledClassifier | None 
         MissingExtraError: FastAPI is not installed (`pip install "pldc[serve]"`).
     """
     try:
-        from fastapi import FastAPI, Request
-        from fastapi.exceptions import RequestValidationError
-        from fastapi.responses import JSONResponse
+        from fastapi import FastAPI
     except ImportError:
         raise MissingExtraError("pldc serve", "serve") from None
 
@@ -70,23 +68,7 @@ def create_app(artifact_path: str | Path, classifier: CompiledClassifier | None 
 
     app = FastAPI(title=f"pldc: {artifact.task.name}", version=content_hash[:12])
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        message = first.get("msg", "invalid request").removeprefix("Value error, ")
-        fields = ", ".join(artifact.prompt.input_fields)
-        return JSONResponse(
-            status_code=422,
-            content={
-                "error": f"{where + ': ' if where else ''}{message}; send "
-                f'{{"inputs": {{...}}}} or {{"batch": [{{...}}]}} with the fields {fields}'
-            },
-        )
-
-    @app.exception_handler(PLDError)
-    async def refused(request: Request, error: PLDError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"error": str(error)})
+    _answer_errors_in_one_line(app, artifact.prompt.input_fields)
 
     def one(inputs: dict[str, str]) -> dict[str, Any]:
         probabilities = classifier.predict_proba(**inputs)
@@ -117,6 +99,32 @@ def create_app(artifact_path: str | Path, classifier: CompiledClassifier | None 
         return artifact_summary(artifact)
 
     return app
+
+
+def _answer_errors_in_one_line(app, input_fields: list[str]) -> None:
+    """A request FastAPI cannot parse gets a 422, one pldc refuses a 400: each with one
+    `{"error": ...}` message that says what to send, never a stack trace."""
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        message = first.get("msg", "invalid request").removeprefix("Value error, ")
+        fields = ", ".join(input_fields)
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": f"{where + ': ' if where else ''}{message}; send "
+                f'{{"inputs": {{...}}}} or {{"batch": [{{...}}]}} with the fields {fields}'
+            },
+        )
+
+    @app.exception_handler(PLDError)
+    async def refused(request: Request, error: PLDError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"error": str(error)})
 
 
 def app_from_environment():

@@ -206,14 +206,7 @@ class TaskSchema:
             raise TaskFileError(
                 f"signature {name!r} has no docstring: the docstring is the task instruction."
             )
-        specs = tuple(
-            InputFieldSpec(
-                name=field_name,
-                title=_field_title(info, field_name),
-                description=_field_description(info, field_name),
-            )
-            for field_name, info in input_fields.items()
-        )
+        specs = tuple(_input_spec(field, info) for field, info in input_fields.items())
         return cls(
             name,
             instruction,
@@ -226,6 +219,14 @@ class TaskSchema:
     @property
     def input_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.input_fields)
+
+
+def _input_spec(field_name: str, info: Any) -> InputFieldSpec:
+    return InputFieldSpec(
+        name=field_name,
+        title=_field_title(info, field_name),
+        description=_field_description(info, field_name),
+    )
 
 
 def _literal_labels(annotation: Any) -> tuple[str, ...] | None:
