@@ -103,6 +103,11 @@ def _read_object(path: Path) -> dict[str, Any]:
             f"{path}: cannot read it ({exc.strerror}); give the path of an artifact file."
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        if path.suffix == ".py":
+            raise ArtifactError(
+                f"{path}: a task file where a compiled artifact (.json) is expected; give the "
+                "artifact first, e.g. `pldc eval compiled/TASK.json TASK.py`."
+            ) from None
         raise ArtifactError(f"{path}: not valid JSON ({exc}); recompile it.") from None
     if not isinstance(raw, dict):
         raise ArtifactError(f"{path}: not a pldc artifact (top level is not an object).")

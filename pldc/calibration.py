@@ -67,6 +67,18 @@ def _softmax(row: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
+def calibrated_probabilities(
+    label_scores: Mapping[str, float], labels: Sequence[str], calibration: Calibration
+) -> dict[str, float]:
+    """P(label) for each of `labels`, the softmax of the calibrated scores; they sum to 1,
+    except for an off-label reply (no label scored), where every probability is 0."""
+    offsets = calibration.label_offsets
+    row = np.array([label_scores[label] + offsets[label] for label in labels], dtype=np.float64)
+    if not np.isfinite(row).any():
+        return dict.fromkeys(labels, 0.0)
+    return dict(zip(labels, map(float, _softmax(row)), strict=True))
+
+
 def gold_log_probability(
     label_scores: Mapping[str, float], gold: str, labels: Sequence[str], calibration: Calibration
 ) -> float:
@@ -80,9 +92,5 @@ def gold_log_probability(
     """
     if gold not in labels:
         raise KeyError(f"gold label {gold!r} is not one of {list(labels)}")
-    index = list(labels).index(gold)
-    offsets = calibration.label_offsets
-    row = np.array([label_scores[label] + offsets[label] for label in labels], dtype=np.float64)
-    if not np.isfinite(row).any():
-        return math.log(PROBABILITY_FLOOR)
-    return float(math.log(max(_softmax(row)[index], PROBABILITY_FLOOR)))
+    probability = calibrated_probabilities(label_scores, labels, calibration)[gold]
+    return math.log(max(probability, PROBABILITY_FLOOR))

@@ -1,8 +1,10 @@
-"""`pldc compile`, `pldc eval`, `pldc show`, `pldc pick` and `pldc doctor`."""
+"""`pldc compile`, `pldc eval`, `pldc check`, `pldc show`, `pldc pick`, `pldc report`,
+`pldc serve` and `pldc doctor`."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -13,19 +15,27 @@ import optuna
 from rich.console import Console
 from rich.text import Text
 
+from pldc import __version__
 from pldc._litellm import keep_litellm_offline
 from pldc.artifact import load_artifact
 from pldc.backends import open_model, open_recorded_model
+from pldc.cli_artifact import add_artifact_commands
 from pldc.compiler import DEFAULT_RUN_ROOT, compile_task
 from pldc.data import load_task_and_data, load_task_data
-from pldc.errors import DataError, DataWarning, ModelError, PLDError, PLDWarning
+from pldc.errors import (
+    DataError,
+    DataWarning,
+    PLDError,
+    PLDWarning,
+    SettingsError,
+)
 from pldc.evaluate import StudentEvaluator
 from pldc.lock import compile_lock
-from pldc.models import CATALOGUE, DEFAULT_STUDENT, DEFAULT_TEACHER
+from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.preflight import check_before_models, fit_to_student
 from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
-from pldc.report import print_scores, print_summary, show_artifact
+from pldc.report import print_scores, print_summary
 from pldc.settings import DeclaredSetting, declared_settings
 from pldc.task import Task
 from pldc.taskfile import load_task_file
@@ -67,7 +77,12 @@ def _warning_printer(show_other: Callable[..., None]) -> Callable[..., None]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pldc", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="pldc",
+        description="Prompt-Level Distillation: compile a task's decision rules into a small "
+        "student's prompt, then evaluate, inspect and pick compiled prompts.",
+    )
+    parser.add_argument("--version", action="version", version=f"pldc {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     compile_ = commands.add_parser("compile", help="compile a task file into a prompt artifact")
@@ -92,6 +107,13 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--run-dir", help="where resumable work is kept (default: .pldc/<task>)")
     compile_.set_defaults(run=_compile)
 
+    _add_scoring_commands(commands)
+    add_artifact_commands(commands)
+    return parser
+
+
+def _add_scoring_commands(commands) -> None:
+    """`pldc eval` and `pldc check`: an artifact rescored on a task's data."""
     eval_ = commands.add_parser("eval", help="score an artifact on a split of a task's data")
     eval_.add_argument("artifact", metavar="ARTIFACT")
     eval_.add_argument("task_file", metavar="TASK.py")
@@ -102,29 +124,28 @@ def _parser() -> argparse.ArgumentParser:
         help="score data other than the artifact was compiled on (refused without it: its "
         "split may hold examples the compile learned from)",
     )
+    eval_.add_argument("--json", action="store_true", help="print the scores as JSON")
     eval_.set_defaults(run=_eval)
 
-    show = commands.add_parser("show", help="print an artifact's rules, scores and budget use")
-    show.add_argument("artifact", metavar="ARTIFACT")
-    show.set_defaults(run=_show)
-
-    pick = commands.add_parser(
-        "pick", help="choose a Pareto artifact's best prompt for a token budget, without search"
+    check = commands.add_parser(
+        "check",
+        help="rescore an artifact and fail (exit 1) below a Macro-F1 floor or past a drop from "
+        "its recorded score: a drift gate for an app's CI",
     )
-    pick.add_argument("artifact", metavar="ARTIFACT")
-    pick.add_argument("--budget", type=int, required=True, metavar="N")
-    pick.add_argument("-o", "--output", required=True, help="where to write the chosen artifact")
-    pick.set_defaults(run=_pick)
-
-    doctor = commands.add_parser(
-        "doctor", help="check that the local models load and decode on this machine"
+    check.add_argument("artifact", metavar="ARTIFACT")
+    check.add_argument("task_file", metavar="TASK.py")
+    check.add_argument("--split", choices=("dev", "test"), default="test")
+    check.add_argument(
+        "--min-macro-f1", type=float, metavar="X", help="fail below this Macro-F1 (0 to 1)"
     )
-    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
-    doctor.add_argument(
-        "--model", action="append", metavar="NAME", help="check only this catalogue model"
+    check.add_argument(
+        "--max-drop",
+        type=float,
+        metavar="D",
+        help="fail if Macro-F1 is more than D below the score the artifact recorded",
     )
-    doctor.set_defaults(run=_doctor)
-    return parser
+    check.add_argument("--json", action="store_true", help="print the result as JSON")
+    check.set_defaults(run=_check)
 
 
 def _add_setting_flags(compile_: argparse.ArgumentParser) -> None:
@@ -217,6 +238,71 @@ def _model_choice(
 
 
 def _eval(args: argparse.Namespace) -> int:
+    artifact, scores = _rescored(args)
+    if args.json:
+        print(json.dumps({"artifact": _identity(artifact, args), **scores.model_dump()}))
+    else:
+        print_scores(console, f"{artifact.task.name}: {args.split} split", scores)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    for name in ("min_macro_f1", "max_drop"):
+        value = getattr(args, name)
+        if value is not None and not 0.0 <= value <= 1.0:
+            flag = "--" + name.replace("_", "-")
+            raise SettingsError(f"{flag} {value}: give a Macro-F1 amount from 0 to 1.", flag)
+    args.other_data = False  # a drift gate never scores other data
+    artifact, scores = _rescored(args)
+    recorded = artifact.scores.test if args.split == "test" else artifact.scores.dev
+    drop = recorded.macro_f1 - scores.macro_f1
+    failures = []
+    if args.min_macro_f1 is not None and scores.macro_f1 < args.min_macro_f1:
+        failures.append(
+            f"Macro-F1 {scores.macro_f1:.3f} is below --min-macro-f1 {args.min_macro_f1}"
+        )
+    if args.max_drop is not None and drop > args.max_drop:
+        failures.append(
+            f"Macro-F1 {scores.macro_f1:.3f} is {drop:.3f} below the recorded "
+            f"{recorded.macro_f1:.3f}, more than --max-drop {args.max_drop}"
+        )
+    interval = scores.macro_f1_interval
+    result = {
+        "artifact": _identity(artifact, args),
+        "split": args.split,
+        "n": scores.n,
+        "macro_f1": scores.macro_f1,
+        "macro_f1_interval": [interval.low, interval.high] if interval else None,
+        "recorded_macro_f1": recorded.macro_f1,
+        "drop": drop,
+        "min_macro_f1": args.min_macro_f1,
+        "max_drop": args.max_drop,
+        "passed": not failures,
+        "failures": failures,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        verdict = "[bold red]FAIL[/]" if failures else "[green]pass[/]"
+        console.print(
+            f"{verdict} {artifact.task.name} {args.split}: Macro-F1 {scores.macro_f1:.3f}"
+            + (f" [{interval.low:.3f}, {interval.high:.3f}]" if interval else "")
+            + f", recorded {recorded.macro_f1:.3f} (drop {drop:+.3f}), n={scores.n}",
+            highlight=False,
+        )
+        for failure in failures:
+            console.print(f"  {failure}", highlight=False)
+    return 1 if failures else 0
+
+
+def _identity(artifact, args: argparse.Namespace) -> dict:
+    return {"path": str(args.artifact), "task": artifact.task.name, "hash": artifact.content_hash}
+
+
+def _rescored(args: argparse.Namespace):
+    """The artifact, and its scores on `args.split` of the task's data, rescored with the
+    recorded student. Raises `DataError` for other labels or (without --other-data) other
+    data than the artifact was compiled on, before the student loads."""
     artifact = load_artifact(args.artifact)
     task_path = Path(args.task_file)
     task, data = load_task_and_data(task_path)
@@ -240,9 +326,10 @@ def _eval(args: argparse.Namespace) -> int:
     examples = data.split(args.split)
     evaluator = StudentEvaluator(student, schema, artifact.prompt.user_template)
     with progress.stage(f"eval {args.split}", total=len(examples)) as stage:
-        scores = evaluator.evaluate(artifact.prompt.system, examples, artifact.calibration, stage)
-    print_scores(console, f"{artifact.task.name}: {args.split} split", scores)
-    return 0
+        scores = evaluator.evaluate(
+            artifact.prompt.system, examples, artifact.calibration, stage, interval=True
+        )
+    return artifact, scores
 
 
 def _check_fingerprint(artifact, data, task_path: Path, args: argparse.Namespace) -> None:
@@ -268,44 +355,6 @@ def _check_fingerprint(artifact, data, task_path: Path, args: argparse.Namespace
         "on. Evaluate on the data the artifact was compiled on, recompile, or pass --other-data "
         "to score this data anyway."
     )
-
-
-def _show(args: argparse.Namespace) -> int:
-    show_artifact(console, load_artifact(args.artifact))
-    return 0
-
-
-def _pick(args: argparse.Namespace) -> int:
-    artifact = load_artifact(args.artifact).at_budget(args.budget)
-    output = artifact.save(args.output)
-    console.print(
-        f"picked trial {artifact.provenance.best_trial}: {len(artifact.rules)} rules, "
-        f"{artifact.token_count} / {args.budget} tokens, dev Macro-F1 "
-        f"{artifact.scores.dev.macro_f1:.3f}, test {artifact.scores.test.macro_f1:.3f}"
-    )
-    console.print(f"wrote [bold]{output}[/] (content hash {artifact.content_hash[:12]})")
-    return 0
-
-
-def _doctor(args: argparse.Namespace) -> int:
-    from pldc.doctor import examine
-
-    unknown = sorted(set(args.model or ()) - set(CATALOGUE))
-    if unknown:
-        raise ModelError(f"unknown model {unknown[0]!r}; choose from: {', '.join(CATALOGUE)}")
-    report = examine(args.model)
-    if args.json:
-        print(report.to_json())
-        return 0 if report.ok else 1
-    for name, value in report.facts.items():
-        console.print(f"  {name:<17} {value}", highlight=False, soft_wrap=True)
-    for check in report.checks:
-        mark = "[green]ok  [/]" if check.ok else "[bold red]FAIL[/]"
-        console.print(f"{mark} {check.name}: {check.detail}", highlight=False, soft_wrap=True)
-        if check.fix:
-            console.print(f"     fix: {check.fix}", highlight=False, soft_wrap=True)
-    console.print("all checks passed" if report.ok else "[bold red]some checks failed[/]")
-    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

@@ -191,10 +191,12 @@ class StudentEvaluator:
         rows: Sequence[dict[str, float]],
         examples: Sequence[Example],
         calibration: Calibration,
+        interval: bool = False,
     ) -> Scores:
         labels = self.schema.labels
         predicted = [decide(row, labels, calibration) for row in rows]
-        return score_predictions([ex.label for ex in examples], predicted, labels)
+        gold = [ex.label for ex in examples]
+        return score_predictions(gold, predicted, labels, interval=interval)
 
     def evaluate(
         self,
@@ -202,6 +204,10 @@ class StudentEvaluator:
         examples: Sequence[Example],
         calibration: Calibration,
         progress: StageProgress | None = None,
+        *,
+        interval: bool = False,
     ) -> Scores:
+        """Scores of `system_prompt` on `examples`; with `interval`, with the Macro-F1's 95%
+        bootstrap interval."""
         rows = self.label_scores(system_prompt, examples, progress)
-        return self._scores(rows, examples, calibration)
+        return self._scores(rows, examples, calibration, interval)

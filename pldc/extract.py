@@ -43,6 +43,28 @@ def nearest_contrasts(
     return contrasts
 
 
+def nearest_peers(
+    examples: Sequence[Example], pool: Sequence[Example], embedder: Embedder, count: int
+) -> dict[str, list[Example]]:
+    """For each example, the `count` pool examples worded most like it that have its label
+    (itself and the other `examples` excluded), most similar first."""
+    if not examples or not pool or count < 1:
+        return {}
+    taken = {example.id for example in examples}
+    candidates = [example for example in pool if example.id not in taken]
+    if not candidates:
+        return {}
+    vectors = embedder.embed([_case_text(e) for e in [*examples, *candidates]])
+    similarity = vectors[: len(examples)] @ vectors[len(examples) :].T
+    peers = {}
+    for row, example in zip(similarity, examples, strict=True):
+        same = [i for i, c in enumerate(candidates) if c.label == example.label]
+        # Ties go to the earlier candidate, so the choice is deterministic.
+        ranked = sorted(same, key=lambda i: (-row[i], i))[:count]
+        peers[example.id] = [candidates[i] for i in ranked]
+    return peers
+
+
 def select_teacher_examples(train: Sequence[Example], limit: int, seed: int) -> list[Example]:
     """Up to `limit` training examples, dealt round-robin across labels in a seeded order."""
     return round_robin_sample(train, limit, random.Random(seed))
@@ -83,41 +105,53 @@ def extract_rules(
     teacher: StoredTeacher,
     progress: Progress | None = None,
     contrasts: Mapping[str, Example] | None = None,
+    peers: Mapping[str, Sequence[Example]] | None = None,
 ) -> list[TeacherTrace]:
     """One teacher call per example, plus one more when the rule copies case specifics.
 
-    `contrasts` (see `nearest_contrasts`) shows the teacher a near twin beside each example.
-    Every example's draft is asked for before any retry, so consecutive teacher calls share
-    their system prompt, which stays in the teacher's KV cache.
+    `contrasts` (see `nearest_contrasts`) shows the teacher a near twin beside each example;
+    `peers` (see `nearest_peers`) shows it similar cases of the same label instead, for the
+    rule they share. Every example's draft is asked for before any retry, so consecutive
+    teacher calls share their system prompt, which stays in the teacher's KV cache.
     """
     progress = progress or NullProgress()
     contrasts = contrasts or {}
+    peers = peers or {}
     contrast_of = [contrasts.get(example.id) for example in examples]
+    peers_of = [list(peers.get(example.id, ())) for example in examples]
+    shown = list(zip(examples, contrast_of, peers_of, strict=True))
     with progress.stage("teacher extraction", total=len(examples)) as stage:
         drafts = []
-        for example, contrast in zip(examples, contrast_of, strict=True):
-            drafts.append(teacher(_extraction_messages(schema, example, contrast)))
+        for example, contrast, similar in shown:
+            drafts.append(teacher(_extraction_messages(schema, example, contrast, similar)))
             stage.advance(status=f"{teacher.reused} calls reused" if teacher.reused else "")
     with progress.stage("generalising rules that name case details", total=len(examples)) as stage:
         traces = []
-        for example, contrast, draft in zip(examples, contrast_of, drafts, strict=True):
-            trace = _rule_from(example, teacher, draft, contrast)
+        for (example, contrast, similar), draft in zip(shown, drafts, strict=True):
+            trace = _rule_from(example, teacher, draft, [e for e in (contrast, *similar) if e])
             traces.append(
-                trace.model_copy(update={"contrast_example_id": contrast.id if contrast else None})
+                trace.model_copy(
+                    update={
+                        "contrast_example_id": contrast.id if contrast else None,
+                        "peer_example_ids": tuple(peer.id for peer in similar),
+                    }
+                )
             )
             stage.advance()
     return traces
 
 
 def _extraction_messages(
-    schema: TaskSchema, example: Example, contrast: Example | None
+    schema: TaskSchema, example: Example, contrast: Example | None, peers: Sequence[Example]
 ) -> list[Message]:
     # Built per example: identical cases share stored replies, never an example id.
     shown = (contrast.inputs, contrast.label) if contrast else None
-    return render_extraction_messages(schema, example.inputs, example.label, shown)
+    return render_extraction_messages(
+        schema, example.inputs, example.label, shown, [peer.inputs for peer in peers]
+    )
 
 
-def _rule_from(example: Example, ask, reply: str, contrast: Example | None) -> TeacherTrace:
+def _rule_from(example: Example, ask, reply: str, others: Sequence[Example]) -> TeacherTrace:
     rule = parse_rule(reply)
     if rule is None:
         return TeacherTrace(
@@ -127,8 +161,8 @@ def _rule_from(example: Example, ask, reply: str, contrast: Example | None) -> T
             reply=reply,
             dropped_reason="the teacher's reply held no rule",
         )
-    # The contrast case's details are case specifics too.
-    case_text = " ".join(_case_text(e) for e in (example, contrast) if e is not None)
+    # The contrast case's and the peers' details are case specifics too.
+    case_text = " ".join(_case_text(e) for e in (example, *others))
     specifics = copied_specifics(rule, case_text)
     if not specifics:
         return TeacherTrace(example_id=example.id, label=example.label, rule=rule, reply=reply)

@@ -131,6 +131,7 @@ def teacher_scaffold(schema: TaskSchema) -> dict[str, Any]:
     return {
         "extraction": render_extraction_messages(schema, case, "<label>"),
         "contrast": render_extraction_messages(schema, case, "<label>", (case, "<other>")),
+        "induction": render_extraction_messages(schema, case, "<label>", peers=[case]),
         "synthesis": render_synthesis_messages(schema, ["<rule>"], "<label>"),
         "resolution": render_resolution_messages(
             schema, ["<rule>"], case, "<predicted>", "<gold>", [(case, "<label>")]
@@ -178,11 +179,14 @@ def render_extraction_messages(
     inputs: Mapping[str, str],
     label: str,
     contrast: tuple[Mapping[str, str], str] | None = None,
+    peers: Sequence[Mapping[str, str]] = (),
 ) -> list[Message]:
     """PLD's supervised extraction: the teacher sees a case with its gold label, writes the rule.
 
     With `contrast` (a similar case and its other label), the teacher also sees a near twin
-    that was decided differently, which points it at the detail that decides.
+    that was decided differently, which points it at the detail that decides. With `peers`
+    (similar cases of the same label), it sees them all and writes the rule they share, so a
+    detail only one of them has cannot be the condition (induction from several examples).
     Everything that doesn't depend on the case comes first, so consecutive calls share a long
     prefix in the teacher's KV cache.
     """
@@ -190,6 +194,8 @@ def render_extraction_messages(
         f"{TEACHER_ROLE} You write the general decision rules that explain "
         "why cases receive their labels, so that a junior reviewer can apply them to new cases."
     )
+    if peers:
+        return _induction_messages(schema, system, [inputs, *peers], label)
     shown = (
         "You will see one case and its correct label, and a similar case that got a different "
         "label. Write ONE general rule"
@@ -215,6 +221,26 @@ def render_extraction_messages(
         other_inputs, other_label = contrast
         similar = _case_block(schema, other_inputs)
         user += f"\n\nSimilar case:\n{similar}\n\nIts label: {other_label}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _induction_messages(
+    schema: TaskSchema, system: str, cases: Sequence[Mapping[str, str]], label: str
+) -> list[Message]:
+    numbered = "\n\n".join(
+        f"Case {i}:\n{_case_block(schema, inputs)}" for i, inputs in enumerate(cases, start=1)
+    )
+    user = (
+        _task_lines(schema)
+        + f"You will see {len(cases)} cases that all have the same correct label. Write ONE "
+        'general rule, as a single sentence of the form "If <condition>, the answer is '
+        '<label>.", that explains why cases like these get that label. The condition must hold '
+        "for every one of them, so state what they have in common, not a detail only one of "
+        "them has. Do not mention specific people, companies, places or dates from the cases. "
+        "Reply with the rule only.\n\n"
+        f"{numbered}\n\n"
+        f"Correct label of every case: {label}"
+    )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 

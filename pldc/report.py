@@ -46,6 +46,43 @@ def print_summary(console: Console, artifact: CompiledPrompt) -> None:
         if gain is not None:
             console.print(f"test gain over {name}: {_signed(gain)} (paired bootstrap)")
     print_scores(console, "shipped prompt on the test split", scores.test)
+    print_shipped(console, artifact.rules)
+
+
+def print_shipped(console: Console, candidates: list[Rule]) -> None:
+    """What the artifact ships, in prompt order: each rule's text, each demonstration's
+    source example and label (`pldc show` has their full provenance)."""
+    if not candidates:
+        console.print("shipped: no rules and no demonstrations (the instruction alone)")
+        return
+    console.print(f"shipped, in prompt order ({describe_prompt(candidates)}):")
+    for position, candidate in enumerate(candidates, start=1):
+        if candidate.kind == "demonstration":
+            (source,) = candidate.source_example_ids
+            line = f"demonstration {source} -> {candidate.labels[0]}"
+        else:
+            line = f"[{candidate.id}] {candidate.text}"
+        console.print(Text(f"  {position}. {line}"), highlight=False)
+
+
+def artifact_summary(artifact: CompiledPrompt) -> dict:
+    """What `pldc show --json` prints: the task, models, budget, gate decision, the shipped
+    candidates in prompt order, and the scores (the artifact file itself holds everything)."""
+    return {
+        "task": artifact.task.name,
+        "labels": list(artifact.prompt.labels),
+        "content_hash": artifact.content_hash,
+        "teacher": artifact.teacher.model_dump(),
+        "student": artifact.student.model_dump(),
+        "token_budget": artifact.token_budget,
+        "token_count": artifact.token_count,
+        "gate": artifact.gate.model_dump() if artifact.gate else None,
+        "shipped": [
+            {"id": c.id, "kind": c.kind, "text": c.text, "source_example_ids": c.source_example_ids}
+            for c in artifact.rules
+        ],
+        "scores": artifact.scores.model_dump(),
+    }
 
 
 def describe_prompt(candidates: list[Rule]) -> str:

@@ -97,7 +97,7 @@ def raw_rule_pool(traces: Sequence[TeacherTrace]) -> list[Rule]:
             id=f"raw-{number:02d}",
             text=trace.rule,
             labels=[trace.label],
-            source_example_ids=[trace.example_id],
+            source_example_ids=_sources([trace]),
             support=1,
             copied_specifics=trace.copied_specifics,
         )
@@ -110,7 +110,7 @@ def _pooled_rule(
 ) -> Rule:
     provenance = {
         "labels": sorted({t.label for t in members}),
-        "source_example_ids": [t.example_id for t in members],
+        "source_example_ids": _sources(members),
         "support": len(members),
         "merged_texts": [t.rule for t in members] if len(members) > 1 else [],
     }
@@ -144,3 +144,9 @@ def _pooled_rule(
         copied_specifics=first.copied_specifics,
         **provenance,
     )
+
+
+def _sources(traces: Sequence[TeacherTrace]) -> list[str]:
+    """The training examples the teacher saw for `traces`: each one's own, then its peers."""
+    ids = [i for trace in traces for i in (trace.example_id, *trace.peer_example_ids)]
+    return list(dict.fromkeys(ids))

@@ -141,6 +141,12 @@ class CompileSettings:
         "show the teacher, beside each example, the most similar training example that has "
         "another label, and ask for the rule that separates them",
     )
+    induction_peers: int = setting(
+        0,
+        "similar training examples of the same label the teacher sees beside each of its "
+        "examples, to write the one rule they share (0: one case per rule, as in PLD)",
+        minimum=0,
+    )
     demonstrations: int = setting(
         64,
         "most labelled training examples offered to the search beside the rules: as many as "
@@ -189,6 +195,12 @@ class CompileSettings:
             raise SettingsError(
                 f"cluster_eps = {self.cluster_eps} is no cosine distance; use a value in (0, 2).",
                 "cluster_eps",
+            )
+        if self.induction_peers and self.extraction_contrast:
+            raise SettingsError(
+                "extraction_contrast and induction_peers both choose what the teacher sees "
+                "beside each example; set one of them.",
+                "induction_peers",
             )
         self.search_settings()  # refuse contradicting search settings before any model runs
 

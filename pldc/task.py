@@ -199,19 +199,14 @@ class TaskSchema:
                 f"string labels, got {list(labels)}."
             )
         _check_labels_readable(f"signature {name!r}: output field {output_name!r}", labels)
+        for field_name, info in [*input_fields.items(), (output_name, output_info)]:
+            _check_field_options(name, field_name, info, field_name == output_name)
         instruction = (getattr(signature, "instructions", "") or "").strip()
         if not instruction or instruction == _dspy_default_instruction(signature):
             raise TaskFileError(
                 f"signature {name!r} has no docstring: the docstring is the task instruction."
             )
-        specs = tuple(
-            InputFieldSpec(
-                name=field_name,
-                title=_field_title(info, field_name),
-                description=_field_description(info, field_name),
-            )
-            for field_name, info in input_fields.items()
-        )
+        specs = tuple(_input_spec(field, info) for field, info in input_fields.items())
         return cls(
             name,
             instruction,
@@ -224,6 +219,14 @@ class TaskSchema:
     @property
     def input_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.input_fields)
+
+
+def _input_spec(field_name: str, info: Any) -> InputFieldSpec:
+    return InputFieldSpec(
+        name=field_name,
+        title=_field_title(info, field_name),
+        description=_field_description(info, field_name),
+    )
 
 
 def _literal_labels(annotation: Any) -> tuple[str, ...] | None:
@@ -289,6 +292,29 @@ def _field_description(info: Any, field_name: str) -> str:
     desc = " ".join(str(extra.get("desc", "") or "").split())
     # dspy fills a placeholder description when none is given; it carries no meaning.
     return "" if desc == f"${{{field_name}}}" else desc
+
+
+def _check_field_options(signature: str, field_name: str, info: Any, output: bool) -> None:
+    """Refuse what a signature declares that no prompt can show (issue 20 C8): `format` and
+    `parser` (dspy 3 ignores both), and a `prefix` on the output field, which every prompt
+    calls "Answer"."""
+    extra = getattr(info, "json_schema_extra", None) or {}
+    for option in ("format", "parser"):
+        if extra.get(option) is not None:
+            raise TaskFileError(
+                f"signature {signature!r}: field {field_name!r} sets {option}=, which pldc "
+                f"cannot show the student or the teacher; remove {option}= from the field."
+            )
+    if output:
+        from dspy.signatures.signature import infer_prefix
+
+        prefix = " ".join(str(extra.get("prefix", "") or "").split())
+        if prefix and prefix.rstrip(":").strip() != infer_prefix(field_name):
+            raise TaskFileError(
+                f"signature {signature!r}: output field {field_name!r} sets prefix={prefix!r}, "
+                "but pldc's prompts always name the answer 'Answer'; remove prefix= (describe "
+                "the answer with desc= instead, which the prompts show)."
+            )
 
 
 def _field_title(info: Any, field_name: str) -> str:

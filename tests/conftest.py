@@ -63,7 +63,7 @@ def fake_teacher_reply(messages) -> str:
             if keyword in case:
                 return f"ADD: If the ticket mentions {keyword}, the answer is {label}."
         return "I am not sure."
-    label = re.search(r"Correct label: (\w+)", user).group(1)
+    label = re.search(r"Correct label(?: of every case)?: (\w+)", user).group(1)
     for keyword in KEYWORDS.get(label, []):
         if keyword in user:
             return f"If the ticket mentions {keyword}, the answer is {label}."

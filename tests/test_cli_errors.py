@@ -110,6 +110,22 @@ def test_eval_of_a_corrupt_artifact_reports_the_path(tmp_path, capsys):
     assert str(artifact_path) in unwrapped(err)
 
 
+@pytest.mark.parametrize("command", ["eval", "show"])
+def test_a_task_file_given_as_the_artifact_says_the_artifact_comes_first(tmp_path, capsys, command):
+    task_path = tmp_path / "task.py"
+    task_path.write_text(VALID_TASK)
+    artifact = Path(__file__).resolve().parent.parent / "compiled" / "legal_intake.json"
+    args = (
+        [command, str(task_path), str(artifact)] if command == "eval" else [command, str(task_path)]
+    )
+
+    code, out, err = run(args, capsys)
+
+    assert_one_error_report(code, out, err)
+    assert "a task file where a compiled artifact (.json) is expected" in unwrapped(err)
+    assert "recompile" not in err
+
+
 def test_compile_with_a_budget_below_zero_reports_the_flag(tmp_path, capsys):
     task_path = tmp_path / "task.py"
     task_path.write_text(VALID_TASK)

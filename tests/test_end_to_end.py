@@ -7,6 +7,7 @@ artifact must reproduce those messages byte for byte.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,10 @@ def test_eval_and_show_work_on_the_compiled_artifact(compiled, capsys):
     artifact = pldc.load_artifact(first)
     # Table headers wrap at the test's 80 columns, so look for content, not headers.
     assert "Macro-F1" in output and "resolution stopped:" in output
+    # eval prints the Macro-F1 with its 95% interval (the title may wrap).
+    assert re.search(
+        r"test split: Macro-F1 \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", " ".join(output.split())
+    )
     # Leave-one-out evidence is shown for shipped rules; the gate may ship a baseline instead.
     assert ("without" in output) == any(r.leave_one_out_delta is not None for r in artifact.rules)
     for rule in artifact.rules:

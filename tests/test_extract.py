@@ -12,6 +12,7 @@ from pldc.extract import (
     copied_specifics,
     extract_rules,
     nearest_contrasts,
+    nearest_peers,
     select_teacher_examples,
 )
 from pldc.store import JsonlStore
@@ -144,3 +145,64 @@ def test_details_copied_from_the_contrast_case_count_as_specifics(tmp_path):
     )
     assert trace.draft == "If the ticket is not from Lisbon, the answer is refund."
     assert trace.rule == "If the customer asks for money back, the answer is refund."
+
+
+# Induction from several same-label examples (`induction_peers`)
+
+PEERS = [
+    Example("q1", {"ticket": "Order crashed twice, refund please"}, "refund"),
+    Example("q2", {"ticket": "Order crashed, I want my money back"}, "refund"),
+    Example("q3", {"ticket": "Order crashed twice, the app needs a fix"}, "bug"),
+    Example("q4", {"ticket": "Where is the office? refund"}, "refund"),
+]
+
+
+def test_peers_are_the_most_similar_examples_with_the_same_label_most_similar_first():
+    peers = nearest_peers([PEERS[0]], PEERS, TfidfEmbedder(), 2)
+    assert [peer.id for peer in peers["q1"]] == ["q2", "q4"]  # never itself, never a bug
+    assert nearest_peers([PEERS[0]], PEERS, TfidfEmbedder(), 1)["q1"] == [PEERS[1]]
+
+
+def test_teacher_examples_are_never_each_others_peers():
+    peers = nearest_peers([PEERS[0], PEERS[1]], PEERS, TfidfEmbedder(), 3)
+    assert [peer.id for peer in peers["q1"]] == ["q4"]
+    assert [peer.id for peer in peers["q2"]] == ["q4"]
+
+
+def test_the_teacher_sees_every_case_with_the_one_label_and_the_trace_records_the_peers(tmp_path):
+    teacher = teacher_replying("If the customer asks for money back, the answer is refund.")
+    (trace,) = extract_rules(
+        SCHEMA,
+        [EXAMPLE],
+        StoredTeacher(teacher, JsonlStore(tmp_path / "t.jsonl")),
+        peers={EXAMPLE.id: [PEERS[0], PEERS[1]]},
+    )
+    prompt = teacher.calls[0][1][-1]["content"]
+    assert "You will see 3 cases that all have the same correct label" in prompt
+    assert prompt.index("Case 1:\nTicket: " + CASE) < prompt.index("Case 2:\nTicket: Order crashed")
+    assert "Case 3:\nTicket: Order crashed, I want my money back" in prompt
+    assert prompt.endswith("Correct label of every case: refund")
+    assert trace.peer_example_ids == ("q1", "q2")
+    assert trace.rule == "If the customer asks for money back, the answer is refund."
+
+
+def test_details_copied_from_a_peer_count_as_specifics(tmp_path):
+    peer = Example("q9", {"ticket": "Refund from Lisbon please"}, "refund")
+    teacher = teacher_replying(
+        "If the ticket comes from Lisbon, the answer is refund.",
+        "If the customer asks for money back, the answer is refund.",
+    )
+    (trace,) = extract_rules(
+        SCHEMA,
+        [EXAMPLE],
+        StoredTeacher(teacher, JsonlStore(tmp_path / "t.jsonl")),
+        peers={EXAMPLE.id: [peer]},
+    )
+    assert trace.draft == "If the ticket comes from Lisbon, the answer is refund."
+    assert trace.rule == "If the customer asks for money back, the answer is refund."
+
+
+def test_a_trace_without_peers_keeps_its_exact_json(tmp_path):
+    teacher = teacher_replying("If the customer asks for money back, the answer is refund.")
+    (trace,) = extract_one(teacher, tmp_path / "t.jsonl")
+    assert "peer_example_ids" not in trace.model_dump()

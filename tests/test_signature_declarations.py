@@ -108,3 +108,33 @@ def test_dspys_own_default_prefix_leaves_pldcs_title():
     schema = TaskSchema.from_signature(Described)
     assert [spec.title for spec in schema.input_fields] == ["Claim text", "Amount"]
     assert schema.output_description == "what finance does with it"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("option", ["format", "parser"])
+def test_what_no_prompt_can_show_is_refused_with_the_field_named(option):
+    from pldc.errors import TaskFileError
+
+    class Claims(dspy.Signature):
+        """Decide what happens to an expense claim."""
+
+        claim: str = dspy.InputField(**{option: str})
+        decision: Literal["approve", "reject"] = dspy.OutputField()
+
+    with pytest.raises(TaskFileError) as error:
+        TaskSchema.from_signature(Claims)
+    assert f"field 'claim' sets {option}=" in str(error.value)
+
+
+@pytest.mark.filterwarnings("ignore:The 'prefix' argument:DeprecationWarning")
+def test_an_output_prefix_is_refused_since_every_prompt_says_answer():
+    from pldc.errors import TaskFileError
+
+    class Prefixed(dspy.Signature):
+        """Decide what happens to an expense claim."""
+
+        claim: str = dspy.InputField()
+        decision: Literal["approve", "reject"] = dspy.OutputField(prefix="Verdict:")
+
+    with pytest.raises(TaskFileError, match=r"output field 'decision' sets prefix='Verdict:'"):
+        TaskSchema.from_signature(Prefixed)

@@ -78,7 +78,7 @@ class Rule(NewerFieldsOmitted):
     newer_fields = ("kind", "verification")
 
 
-class TeacherTrace(BaseModel):
+class TeacherTrace(NewerFieldsOmitted):
     """What the teacher wrote for one labelled training example (see pldc.extract)."""
 
     example_id: str
@@ -88,11 +88,16 @@ class TeacherTrace(BaseModel):
     reply: str
     draft: str | None = None
     """The first rule, when it copied case specifics and the teacher was asked to generalise."""
-    copied_specifics: list[str] = []
+    copied_specifics: list[str] = Field(default_factory=list)
     """Case details the rule still names after the rewrite; shown to auditors, not hidden."""
     dropped_reason: str | None = None
     contrast_example_id: str | None = None
     """The similar, differently labelled training example the teacher saw beside this one."""
+    peer_example_ids: tuple[str, ...] = ()
+    """The similar training examples of the same label the teacher saw beside this one, to
+    write the rule they share (`induction_peers`); the rule's sources with this one."""
+
+    newer_fields = ("peer_example_ids",)
 
 
 class TrialRecord(NewerFieldsOmitted):

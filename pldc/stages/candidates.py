@@ -39,7 +39,7 @@ def run(
 ) -> Candidates:
     settings, data = workspace.settings, workspace.data
     rules = verification.kept if verification is not None else pool.rules
-    used = {example.id for example in extraction.examples}
+    used = extraction.seen_ids
     if pool.resolution is not None:
         used |= set(pool.resolution.example_ids)
     if verification is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pldc.data import Example
-from pldc.extract import extract_rules, nearest_contrasts, select_teacher_examples
+from pldc.extract import extract_rules, nearest_contrasts, nearest_peers, select_teacher_examples
 from pldc.records import TeacherTrace
 from pldc.stages.workspace import Workspace
 
@@ -22,10 +22,18 @@ class Extraction:
     traces: list[TeacherTrace]
     """One per example, in the same order, each with its rule or why it has none."""
 
+    @property
+    def seen_ids(self) -> set[str]:
+        """Every training example the teacher saw: its examples and their peers."""
+        return {example.id for example in self.examples} | {
+            peer for trace in self.traces for peer in trace.peer_example_ids
+        }
+
 
 def run(workspace: Workspace) -> Extraction:
     """Traces for `teacher_examples` training examples; with `extraction_contrast`, each
-    example is shown beside its most similar training example of another label."""
+    example is shown beside its most similar training example of another label, with
+    `induction_peers`, beside that many similar ones of its own label."""
     settings, train = workspace.settings, workspace.data.train
     examples = select_teacher_examples(train, settings.teacher_examples, settings.seed)
     contrasts = (
@@ -33,7 +41,12 @@ def run(workspace: Workspace) -> Extraction:
         if settings.extraction_contrast
         else None
     )
+    peers = (
+        nearest_peers(examples, train, workspace.embedder, settings.induction_peers)
+        if settings.induction_peers
+        else None
+    )
     traces = extract_rules(
-        workspace.schema, examples, workspace.teacher, workspace.progress, contrasts
+        workspace.schema, examples, workspace.teacher, workspace.progress, contrasts, peers
     )
     return Extraction(examples, traces)

@@ -23,6 +23,8 @@ Issue 19's later defaults changed them again on purpose: demonstrations offered 
 the budget (up to 64, so together they make plain few-shot), 300 selection examples instead
 of 160, and a rules-alone opening trial (with `SEARCH_REVISION` in the study name); the
 student's scores did not change, which examples and prompts are scored did.
+The teacher scaffold's new induction prompt (`induction_peers`) changed only the stage keys
+and study names.
 They were first recorded before the compiler was split into stages (issue 18), which they
 showed changed nothing.
 Rerecord them only when a cache key or the artifact is meant to change, and say so in the

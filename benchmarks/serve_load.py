@@ -1,0 +1,191 @@
+"""Load test of `pldc serve` beside in-process `predict`, measured in one run.
+
+    python benchmarks/serve_load.py compiled/legal_intake.json signatures/legal_intake.py
+
+Starts `pldc serve ARTIFACT` on 127.0.0.1 with the real student, sends `--requests` POST
+/predict requests (one input each, the task's test split in order, cycled) from `--clients`
+concurrent clients, and counts errors, latency percentiles and throughput. Then, in this
+process, `pldc.load(ARTIFACT).predict` answers the same inputs one after another. Both sides
+run on the same machine in the same sitting, so their ratio is the figure to read; the
+absolute times are this machine's. Writes benchmarks/results/serve-load.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+import pldc
+from pldc.data import load_task_and_data
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("artifact", type=Path)
+    parser.add_argument("task_file", type=Path)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+
+    _, data = load_task_and_data(args.task_file)
+    cases = [dict(example.inputs) for example in data.test]
+    inputs = [cases[i % len(cases)] for i in range(args.requests)]
+
+    served = serve_and_load(args.artifact, inputs, args.clients)
+    in_process = predict_in_process(args.artifact, inputs)
+    agree = sum(a == b for a, b in zip(served["labels"], in_process["labels"], strict=True))
+    report = {
+        "command": " ".join(["python", "benchmarks/serve_load.py", *sys.argv[1:]]),
+        "machine": {"cpus": _cpus(), "python": platform.python_version()},
+        "artifact": str(args.artifact),
+        "requests": args.requests,
+        "clients": args.clients,
+        "served": {k: v for k, v in served.items() if k != "labels"},
+        "in_process": {k: v for k, v in in_process.items() if k != "labels"},
+        "labels_agreeing": agree,
+        "served_over_in_process_throughput": served["per_second"] / in_process["per_second"],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "serve-load.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "serve-load.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+def serve_and_load(artifact: Path, inputs: list[dict], clients: int) -> dict:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pldc", "serve", str(artifact), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process)
+        with httpx.Client(timeout=300) as client:
+            client.post(f"{url}/predict", json={"inputs": inputs[0]})  # the model's first load
+            latencies: list[float] = []
+            labels: list[str | None] = [None] * len(inputs)
+            errors = 0
+
+            def send(position: int) -> None:
+                nonlocal errors
+                started = time.perf_counter()
+                try:
+                    reply = client.post(f"{url}/predict", json={"inputs": inputs[position]})
+                    reply.raise_for_status()
+                    labels[position] = reply.json()["label"]
+                except httpx.HTTPError:
+                    errors += 1
+                latencies.append(time.perf_counter() - started)
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=clients) as pool:
+                list(pool.map(send, range(len(inputs))))
+            seconds = time.perf_counter() - started
+    finally:
+        process.terminate()
+        process.wait(30)
+    return {
+        "errors": errors,
+        "seconds": seconds,
+        "per_second": len(inputs) / seconds,
+        "p50_ms": 1000 * _percentile(latencies, 50),
+        "p95_ms": 1000 * _percentile(latencies, 95),
+        "labels": labels,
+    }
+
+
+def predict_in_process(artifact: Path, inputs: list[dict]) -> dict:
+    classifier = pldc.load(artifact)
+    classifier.predict(**inputs[0])  # the model's first load
+    latencies, labels = [], []
+    started = time.perf_counter()
+    for case in inputs:
+        one = time.perf_counter()
+        labels.append(classifier.predict(**case))
+        latencies.append(time.perf_counter() - one)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "per_second": len(inputs) / seconds,
+        "p50_ms": 1000 * _percentile(latencies, 50),
+        "p95_ms": 1000 * _percentile(latencies, 95),
+        "labels": labels,
+    }
+
+
+def markdown(report: dict) -> str:
+    served, local = report["served"], report["in_process"]
+    return "\n".join(
+        [
+            "# `pldc serve` under load, beside in-process `predict`",
+            "",
+            f"Generated by `{report['command']}` on {report['machine']['cpus']} CPU cores, "
+            f"Python {report['machine']['python']}: {report['requests']} requests from "
+            f"{report['clients']} concurrent clients to `pldc serve` on 127.0.0.1 (one worker, "
+            "the real student), then the same inputs through `pldc.load(...).predict` in one "
+            "process, one after another, in the same run.",
+            "",
+            "| path | errors | p50 latency | p95 latency | throughput |",
+            "|---|---:|---:|---:|---:|",
+            f"| HTTP, {report['clients']} clients | {served['errors']} | "
+            f"{served['p50_ms']:.0f} ms | {served['p95_ms']:.0f} ms | "
+            f"{served['per_second']:.2f} req/s |",
+            f"| in-process predict | 0 | {local['p50_ms']:.0f} ms | {local['p95_ms']:.0f} ms | "
+            f"{local['per_second']:.2f} req/s |",
+            "",
+            f"Served throughput is {report['served_over_in_process_throughput']:.2f}× the "
+            f"in-process rate; {report['labels_agreeing']} of {report['requests']} labels agree. "
+            "A worker's student answers one request at a time (a llama.cpp context is not "
+            "thread-safe), so concurrent clients queue: their latency includes the wait.",
+            "",
+        ]
+    )
+
+
+def _wait_until_up(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"pldc serve exited:\n{process.stderr.read()}")
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    sys.exit("pldc serve did not start within 120 s")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    main()
