@@ -72,9 +72,10 @@ def _header(a: CompiledPrompt) -> str:
         decision = '<div class="gate shipped">No gate was run; the searched prompt ships.</div>'
     else:
         kind = "shipped" if gate.shipped == "searched" else "baseline"
+        reason = gate.reason[:1].upper() + gate.reason[1:]
         decision = (
-            f'<div class="gate {kind}"><b>Gate: shipped {_e(gate.shipped)}</b> on '
-            f"{gate.examples} selection examples. {_e(gate.reason)}</div>"
+            f'<div class="gate {kind}"><b>Gate: shipped {_e(gate.shipped)}.</b> '
+            f"{_e(reason)}.</div>"
         )
     rows = [
         ("task", f"{a.task.name} ({a.task.signature})"),
