@@ -37,37 +37,23 @@ def main() -> None:
     parser.add_argument("task_file", type=Path)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--blocks", type=int, default=10, help="alternations of the two paths")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
 
     _, data = load_task_and_data(args.task_file)
     cases = [dict(example.inputs) for example in data.test]
     inputs = [cases[i % len(cases)] for i in range(args.requests)]
+    size = -(-len(inputs) // args.blocks)
+    blocks = [inputs[i : i + size] for i in range(0, len(inputs), size)]
 
-    served = serve_and_load(args.artifact, inputs, args.clients)
-    in_process = predict_in_process(args.artifact, inputs)
-    agree = sum(a == b for a, b in zip(served["labels"], in_process["labels"], strict=True))
-    report = {
-        "command": " ".join(["python", "benchmarks/serve_load.py", *sys.argv[1:]]),
-        "machine": {"cpus": _cpus(), "python": platform.python_version()},
-        "artifact": str(args.artifact),
-        "requests": args.requests,
-        "clients": args.clients,
-        "served": {k: v for k, v in served.items() if k != "labels"},
-        "in_process": {k: v for k, v in in_process.items() if k != "labels"},
-        "labels_agreeing": agree,
-        "served_over_in_process_throughput": served["per_second"] / in_process["per_second"],
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "serve-load.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "serve-load.md").write_text(markdown(report))
-    print(markdown(report))
-
-
-def serve_and_load(artifact: Path, inputs: list[dict], clients: int) -> dict:
+    classifier = pldc.load(args.artifact)
+    classifier.predict(**inputs[0])  # the model's first load
+    served = PathResults()
+    local = PathResults()
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "pldc", "serve", str(artifact), "--port", str(port)],
+        [sys.executable, "-m", "pldc", "serve", str(args.artifact), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -77,55 +63,80 @@ def serve_and_load(artifact: Path, inputs: list[dict], clients: int) -> dict:
         _wait_until_up(url, process)
         with httpx.Client(timeout=300) as client:
             client.post(f"{url}/predict", json={"inputs": inputs[0]})  # the model's first load
-            latencies: list[float] = []
-            labels: list[str | None] = [None] * len(inputs)
-            errors = 0
-
-            def send(position: int) -> None:
-                nonlocal errors
-                started = time.perf_counter()
-                try:
-                    reply = client.post(f"{url}/predict", json={"inputs": inputs[position]})
-                    reply.raise_for_status()
-                    labels[position] = reply.json()["label"]
-                except httpx.HTTPError:
-                    errors += 1
-                latencies.append(time.perf_counter() - started)
-
-            started = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=clients) as pool:
-                list(pool.map(send, range(len(inputs))))
-            seconds = time.perf_counter() - started
+            # The two paths take turns, block by block, so both meet the same background load.
+            for block in blocks:
+                _served_block(client, url, block, args.clients, served)
+                _in_process_block(classifier, block, local)
     finally:
         process.terminate()
         process.wait(30)
-    return {
-        "errors": errors,
-        "seconds": seconds,
-        "per_second": len(inputs) / seconds,
-        "p50_ms": 1000 * _percentile(latencies, 50),
-        "p95_ms": 1000 * _percentile(latencies, 95),
-        "labels": labels,
+    agree = sum(a == b for a, b in zip(served.labels, local.labels, strict=True))
+    report = {
+        "command": " ".join(["python", "benchmarks/serve_load.py", *sys.argv[1:]]),
+        "machine": {"cpus": _cpus(), "python": platform.python_version()},
+        "artifact": str(args.artifact),
+        "requests": args.requests,
+        "clients": args.clients,
+        "blocks": len(blocks),
+        "served": served.summary(),
+        "in_process": local.summary(),
+        "labels_agreeing": agree,
     }
+    report["served_over_in_process_throughput"] = (
+        report["served"]["per_second"] / report["in_process"]["per_second"]
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "serve-load.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "serve-load.md").write_text(markdown(report))
+    print(markdown(report))
 
 
-def predict_in_process(artifact: Path, inputs: list[dict]) -> dict:
-    classifier = pldc.load(artifact)
-    classifier.predict(**inputs[0])  # the model's first load
-    latencies, labels = [], []
+class PathResults:
+    """One path's latencies, labels, errors and busy seconds, over all its blocks."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.labels: list[str | None] = []
+        self.errors = 0
+        self.seconds = 0.0
+
+    def summary(self) -> dict:
+        return {
+            "errors": self.errors,
+            "seconds": self.seconds,
+            "per_second": len(self.labels) / self.seconds,
+            "p50_ms": 1000 * _percentile(self.latencies, 50),
+            "p95_ms": 1000 * _percentile(self.latencies, 95),
+        }
+
+
+def _served_block(client, url: str, block: list[dict], clients: int, out: PathResults) -> None:
+    labels: list[str | None] = [None] * len(block)
+
+    def send(position: int) -> None:
+        started = time.perf_counter()
+        try:
+            reply = client.post(f"{url}/predict", json={"inputs": block[position]})
+            reply.raise_for_status()
+            labels[position] = reply.json()["label"]
+        except httpx.HTTPError:
+            out.errors += 1
+        out.latencies.append(time.perf_counter() - started)
+
     started = time.perf_counter()
-    for case in inputs:
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(send, range(len(block))))
+    out.seconds += time.perf_counter() - started
+    out.labels += labels
+
+
+def _in_process_block(classifier, block: list[dict], out: PathResults) -> None:
+    started = time.perf_counter()
+    for case in block:
         one = time.perf_counter()
-        labels.append(classifier.predict(**case))
-        latencies.append(time.perf_counter() - one)
-    seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "per_second": len(inputs) / seconds,
-        "p50_ms": 1000 * _percentile(latencies, 50),
-        "p95_ms": 1000 * _percentile(latencies, 95),
-        "labels": labels,
-    }
+        out.labels.append(classifier.predict(**case))
+        out.latencies.append(time.perf_counter() - one)
+    out.seconds += time.perf_counter() - started
 
 
 def markdown(report: dict) -> str:
