@@ -99,7 +99,7 @@ def test_score_gives_one_log_probability_per_label_in_label_order(backend):
 def test_label_scores_are_finite_and_their_probabilities_sum_to_at_most_one(backend):
     scores = backend.score(MESSAGES, LABELS)
 
-    if backend.identity.decoding == "label_logprob":
+    if backend.identity.decoding in ("reply_logprob", "label_logprob"):
         assert all(math.isfinite(v) for v in scores.values())
         assert sum(math.exp(v) for v in scores.values()) <= 1.0 + 1e-6
     else:  # generate_parse: the label the reply names is certain, the others impossible
@@ -142,7 +142,7 @@ def test_identity_names_the_model_its_decoding_and_its_tokenizer(backend):
     assert isinstance(identity, ModelIdentity)
     assert identity.name and identity.tokenizer
     assert identity.kind in ("local", "remote", "function")
-    assert identity.decoding in ("label_logprob", "generate_parse")
+    assert identity.decoding in ("reply_logprob", "label_logprob", "generate_parse")
     assert identity.sha256 is None or len(identity.sha256) == 64
     assert ModelIdentity.model_validate(identity.model_dump()) == identity
 

@@ -120,15 +120,23 @@ def test_consecutive_examples_reevaluate_only_the_last_message(student):
     student.score(review("It broke after a day."), SENTIMENT)
     prompt = student.chat_prompt_tokens(review("It broke after a day."))
     example_starts = example_start(student, prompt)
-    assert student.tokens_evaluated - before == len(prompt) - example_starts
+    # Each label continues past its first token with at least the end of turn.
+    continuations = sum(len(student._tokens_of_label(label)) - 1 for label in SENTIMENT)
+    assert student.tokens_evaluated - before == len(prompt) - example_starts + continuations
 
 
 def test_multi_token_labels_are_scored_over_all_their_tokens(student):
-    assert len(student._tokens_of_label("escalate")) == 2  # "escal" + "ate" for Qwen
+    # "escal" + "ate" for Qwen, then the end of turn: a label is scored as the whole reply.
+    assert student._tokens_of_label("escalate")[:-1] == student._llm.tokenize(
+        b"escalate", add_bos=False, special=False
+    )
+    assert len(student._tokens_of_label("escalate")) == 3
+    assert student._tokens_of_label("escalate")[-1] == student._llm.token_eos()
     messages = review("Escalate this to a manager.")
     scores = student.score(messages, ("escal", "escalate", "escalzzq"))
-    # The continuation's log-probability is added to the shared first token's ...
-    assert scores["escalate"] <= scores["escal"]
+    # Scored as complete replies, the prefix "escal" (which would have to end the turn there)
+    # is less likely than the word it begins (issue 20 B5) ...
+    assert scores["escalate"] > scores["escal"]
     # ... and an implausible continuation of the same first token is heavily penalised.
     assert scores["escalzzq"] < scores["escalate"] - 5
 
@@ -157,7 +165,7 @@ def test_identity_records_name_hash_decoding_and_tokenizer(student):
     identity = student.identity
     assert identity.kind == "local" and identity.name == DEFAULT_STUDENT
     assert identity.sha256 == CATALOGUE[DEFAULT_STUDENT].sha256
-    assert identity.decoding == "label_logprob"
+    assert identity.decoding == "reply_logprob"
     assert identity.tokenizer.startswith(f"gguf:{DEFAULT_STUDENT}@")
 
 
@@ -204,7 +212,7 @@ def test_multi_token_labels_score_in_the_examples_batch_as_token_by_token(studen
     prompt = student.chat_prompt_tokens(messages)
     example_starts = example_start(student, prompt)
     continuations = sum(len(student._tokens_of_label(label)) - 1 for label in CONTRACT)
-    assert continuations == 7
+    assert continuations == 7 + len(CONTRACT)  # each label's end of turn included
     assert student.tokens_evaluated - before == len(prompt) - example_starts + continuations
     token_by_token_scores = {label: token_by_token(student, messages, label) for label in CONTRACT}
     # Different batch shapes round differently; the labels' likelihoods agree closely.
