@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, model_validator
 
 from pldc.artifact import load_artifact
-from pldc.errors import MissingExtraError, PLDError
+from pldc.errors import DataError, MissingExtraError, PLDError
 from pldc.report import artifact_summary
 from pldc.runtime import CompiledClassifier
 
@@ -84,8 +84,8 @@ def create_app(artifact_path: str | Path, classifier: CompiledClassifier | None 
             for position, inputs in enumerate(body.batch):
                 try:
                     classifier.checked_messages(**inputs)
-                except PLDError as error:
-                    raise type(error)(f"batch item {position}: {error}") from None
+                except DataError as error:
+                    raise DataError(f"batch item {position}: {error}") from None
             result = {"predictions": [one(inputs) for inputs in body.batch]}
         latency = (time.perf_counter() - started) * 1000
         return {**result, "content_hash": content_hash, "latency_ms": round(latency, 2)}
