@@ -74,8 +74,7 @@ def _header(a: CompiledPrompt) -> str:
         kind = "shipped" if gate.shipped == "searched" else "baseline"
         reason = gate.reason[:1].upper() + gate.reason[1:]
         decision = (
-            f'<div class="gate {kind}"><b>Gate: shipped {_e(gate.shipped)}.</b> '
-            f"{_e(reason)}.</div>"
+            f'<div class="gate {kind}"><b>Gate: shipped {_e(gate.shipped)}.</b> {_e(reason)}.</div>'
         )
     rows = [
         ("task", f"{a.task.name} ({a.task.signature})"),
