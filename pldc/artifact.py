@@ -103,9 +103,9 @@ def _read_object(path: Path) -> dict[str, Any]:
             f"{path}: cannot read it ({exc.strerror}); give the path of an artifact file."
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        if path.suffix == ".py":
+        if path.suffix != ".json":
             raise ArtifactError(
-                f"{path}: a task file where a compiled artifact (.json) is expected; give the "
+                f"{path}: not a compiled artifact (a .json file `pldc compile` wrote); give the "
                 "artifact first, e.g. `pldc eval compiled/TASK.json TASK.py`."
             ) from None
         raise ArtifactError(f"{path}: not valid JSON ({exc}); recompile it.") from None

@@ -103,6 +103,7 @@ def _serve(args: argparse.Namespace) -> int:
             "from 0 to 65535.",
             "--workers" if args.workers < 1 else "--port",
         )
+    load_artifact(args.artifact)  # a tampered artifact is refused before anything is said
     console.print(
         f"serving {args.artifact} on http://{args.host}:{args.port} "
         f"({args.workers} worker{'s' if args.workers > 1 else ''}); Ctrl-C stops it",

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from pldc.artifact import load_artifact
 from pldc.errors import DataError, MissingExtraError, PLDError
@@ -33,6 +33,8 @@ from pldc.runtime import CompiledClassifier
 
 class PredictRequest(BaseModel):
     """`POST /predict`'s body: one item's input fields, or a batch of them."""
+
+    model_config = ConfigDict(extra="forbid")
 
     inputs: dict[str, str] | None = None
     batch: list[dict[str, str]] | None = None
@@ -107,11 +109,14 @@ def _answer_errors_in_one_line(app, input_fields: list[str]) -> None:
     from fastapi import Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        where = ".".join(
+            part for part in first.get("loc", ()) if isinstance(part, str) and part != "body"
+        )
         message = first.get("msg", "invalid request").removeprefix("Value error, ")
         fields = ", ".join(input_fields)
         return JSONResponse(
@@ -125,6 +130,11 @@ def _answer_errors_in_one_line(app, input_fields: list[str]) -> None:
     @app.exception_handler(PLDError)
     async def refused(request: Request, error: PLDError) -> JSONResponse:
         return JSONResponse(status_code=400, content={"error": str(error)})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_served(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = f"{error.detail}: this service answers POST /predict, GET /health, GET /info"
+        return JSONResponse(status_code=error.status_code, content={"error": message})
 
 
 def app_from_environment():

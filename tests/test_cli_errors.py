@@ -122,7 +122,7 @@ def test_a_task_file_given_as_the_artifact_says_the_artifact_comes_first(tmp_pat
     code, out, err = run(args, capsys)
 
     assert_one_error_report(code, out, err)
-    assert "a task file where a compiled artifact (.json) is expected" in unwrapped(err)
+    assert "not a compiled artifact (a .json file `pldc compile` wrote)" in unwrapped(err)
     assert "recompile" not in err
 
 

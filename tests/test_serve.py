@@ -103,6 +103,7 @@ def test_health_and_info_describe_the_artifact(server):
         ({"inputs": {"request": "a"}, "batch": []}, 422, 'give exactly one of "inputs"'),
         ({"inputs": "just text"}, 422, "inputs"),
         ("not json at all", 422, "with the fields request"),
+        ({"inputs": {"request": "a"}, "foo": 1}, 422, "foo"),
     ],
 )
 def test_a_bad_request_gets_a_4xx_with_one_clear_message(server, body, status, phrase):
@@ -116,6 +117,13 @@ def test_a_bad_request_gets_a_4xx_with_one_clear_message(server, body, status, p
     assert reply.status_code == status
     assert set(reply.json()) == {"error"} and phrase in reply.json()["error"]
     assert "Traceback" not in reply.text
+
+
+def test_a_wrong_path_or_method_gets_the_same_error_shape(server):
+    url, _ = server
+    for reply in (httpx.get(f"{url}/nope"), httpx.get(f"{url}/predict")):
+        assert reply.status_code in (404, 405)
+        assert set(reply.json()) == {"error"} and "POST /predict" in reply.json()["error"]
 
 
 def test_concurrent_clients_all_get_answers(server):
@@ -144,6 +152,7 @@ def test_a_tampered_artifact_stops_the_service_before_it_starts(tmp_path):
     )
     assert done.returncode == 2
     assert "content hash" in done.stderr and "Traceback" not in done.stderr
+    assert "serving" not in done.stdout  # refused before it says it serves
 
 
 @pytest.mark.real_model
