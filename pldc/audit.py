@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from pldc.errors import MissingExtraError
 from pldc.records import CompiledPrompt, Interval, Rule, Scores
+from pldc.search import pareto_front
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px;
@@ -289,19 +290,7 @@ def _front(a: CompiledPrompt) -> str:
     axes.scatter(
         [t.tokens for t in trials], [t.dev_macro_f1 for t in trials], alpha=0.6, label="trials"
     )
-    front = sorted(
-        (
-            t
-            for t in trials
-            if not any(
-                o.tokens <= t.tokens
-                and o.dev_macro_f1 >= t.dev_macro_f1
-                and (o.tokens, o.dev_macro_f1) != (t.tokens, t.dev_macro_f1)
-                for o in trials
-            )
-        ),
-        key=lambda t: t.tokens,
-    )
+    front = pareto_front(trials)
     axes.step(
         [t.tokens for t in front],
         [t.dev_macro_f1 for t in front],
