@@ -19,7 +19,7 @@ from pldc.datachecks import (
 )
 from pldc.datafiles import LOCAL_FORMATS, read_data_file
 from pldc.errors import DataError
-from pldc.splitting import assign_splits
+from pldc.splitting import DEV, TEST, TRAIN, assign_splits, carve_from_train
 from pldc.task import Task, TaskSchema
 from pldc.taskfile import load_task_file
 
@@ -57,29 +57,37 @@ def load_task_data(task: Task, source: str, base_dir: Path | None = None) -> Tas
     """Read the task's records, check them against its schema, and split them.
 
     `source` names the task file in error messages; relative data paths resolve against
-    `base_dir` (the task file's folder). No model is needed: every check here runs before one
-    loads. Raises `DataError` (`TaskFileError` for `columns` or `truncate` naming no field);
+    `base_dir` (the task file's folder). Sets given already split (`Task(train=, dev=, test=)`
+    or a `datasets.DatasetDict`) are kept as given; a missing dev or test set is carved from
+    train (`pldc.splitting.carve_from_train`). No model is needed: every check here runs before
+    one loads. Raises `DataError` (`TaskFileError` for `columns` or `truncate` naming no field);
     warns (`DataWarning`) of duplicate inputs and of labels missing from a split.
     """
     task.check_field_names()
     schema = task.schema
-    records, from_file = _read_records(task, source, base_dir or Path.cwd())
-    if not records:
-        raise DataError(f"{source}: Task.data holds no records; point it at a non-empty data set.")
-    examples, groups = _to_examples(records, task, schema, source, from_file)
-    check_inputs_not_empty(examples, source)
-    check_duplicates(examples, source)
-    assignment = assign_splits(examples, groups, task.splits)
-    parts = tuple(
-        tuple(ex for ex, split in zip(examples, assignment, strict=True) if split == k)
-        for k in range(3)
-    )
+    base = base_dir or Path.cwd()
+    given = _given_sets(task, source)
+    if given:
+        parts = _split_given_sets(given, task, schema, source, base)
+    else:
+        records, from_file = _read_records(task.data, "Task.data", task, source, base)
+        if not records:
+            raise DataError(
+                f"{source}: Task.data holds no records; point it at a non-empty data set."
+            )
+        examples, groups = _to_examples(records, task, schema, source, from_file)
+        check_inputs_not_empty(examples, source)
+        check_duplicates(examples, source)
+        assignment = assign_splits(examples, groups, task.splits)
+        parts = tuple(
+            tuple(ex for ex, split in zip(examples, assignment, strict=True) if split == k)
+            for k in range(3)
+        )
     for name, part in zip(("train", "dev", "test"), parts, strict=True):
         if not part:
             raise DataError(
-                f"{source}: the {name} split is empty ({len(examples)} examples split "
-                f"{task.splits.train}/{task.splits.dev}/{task.splits.test}). Add data or "
-                f"enlarge Splits({name}=...)."
+                f"{source}: the {name} split is empty ({_sizes(task, given, parts)}). Add "
+                f"data or enlarge Splits({name}=...)."
             )
     report_rare_labels(schema.labels, parts, source)
     return TaskData(*parts)
@@ -96,39 +104,150 @@ def load_task_and_data(task_file: str | Path) -> tuple[Task, TaskData]:
     return task, load_task_data(task, str(path), path.parent)
 
 
-def _read_records(task: Task, source: str, base_dir: Path) -> tuple[list[Mapping[str, Any]], bool]:
-    """The records, and whether they were read from a file (so are spelled as JSON there)."""
+DEV_SPLIT_NAMES = ("validation", "dev", "valid", "val")
+"""A DatasetDict's split that serves as dev, the first of these it has."""
+
+
+def _given_sets(task: Task, source: str) -> dict[str, tuple[str, Any]]:
+    """Each set given already split, by pldc's split name, to (what error messages call it,
+    the set); {} when `Task.data` is one set for `splits` to divide."""
+    if task.given_sets:
+        return {name: (f"Task.{name}", value) for name, value in task.given_sets.items()}
     data = task.data
+    if not _is_dataset_dict(data):
+        return {}
+    if "train" not in data:
+        raise DataError(
+            f"{source}: Task.data is a DatasetDict without a 'train' split (splits: "
+            f"{', '.join(map(repr, data))}); pass Task(train=dd['<split>'], dev=..., test=...)."
+        )
+    given = {"train": ("Task.data['train']", data["train"])}
+    dev = next((name for name in DEV_SPLIT_NAMES if name in data), None)
+    if dev is not None:
+        given["dev"] = (f"Task.data[{dev!r}]", data[dev])
+    if "test" in data:
+        given["test"] = ("Task.data['test']", data["test"])
+    return given
+
+
+def _is_dataset_dict(data: Any) -> bool:
+    return (
+        isinstance(data, Mapping)
+        and bool(data)
+        and all(_is_dataset(value) for value in data.values())
+    )
+
+
+def _is_dataset(data: Any) -> bool:
+    return hasattr(data, "to_list") and hasattr(data, "column_names")
+
+
+def _split_given_sets(
+    given: dict[str, tuple[str, Any]], task: Task, schema: TaskSchema, source: str, base: Path
+) -> tuple[tuple[Example, ...], ...]:
+    """The given sets as examples, with what is missing carved from train."""
+    examples: dict[str, list[Example]] = {}
+    groups: dict[str, list[str] | None] = {}
+    for name, (where, value) in given.items():
+        records, from_file = _read_records(value, where, task, source, base)
+        if not records:
+            raise DataError(f"{source}: {where} holds no records; give a non-empty set.")
+        examples[name], groups[name] = _to_examples(
+            records, task, schema, source, from_file, id_prefix=f"{name}-", where=where
+        )
+    every = [ex for name in examples for ex in examples[name]]
+    check_inputs_not_empty(every, source)
+    _check_unique_ids(every, task.id_column or "id", source)
+    check_duplicates(every, source, split=False)
+    missing = {"dev", "test"} - set(examples)
+    if missing:
+        train = examples["train"]
+        assignment = carve_from_train(train, groups["train"], task.splits, missing)
+        examples["train"] = [ex for ex, k in zip(train, assignment, strict=True) if k == TRAIN]
+        for name, k in (("dev", DEV), ("test", TEST)):
+            if name in missing:
+                examples[name] = [ex for ex, s in zip(train, assignment, strict=True) if s == k]
+    return tuple(tuple(examples[name]) for name in ("train", "dev", "test"))
+
+
+def _sizes(task: Task, given: dict[str, tuple[str, Any]], parts: tuple) -> str:
+    if not given:
+        total = sum(len(part) for part in parts)
+        return f"{total} examples split {task.splits.train}/{task.splits.dev}/{task.splits.test}"
+    sizes = ", ".join(
+        f"{name} {len(part)}" for name, part in zip(("train", "dev", "test"), parts, strict=True)
+    )
+    named = ", ".join(where for where, _ in given.values())
+    return f"{sizes}; given {named}, the rest carved from train by Splits"
+
+
+def _read_records(
+    data: Any, where: str, task: Task, source: str, base_dir: Path
+) -> tuple[list[Mapping[str, Any]], bool]:
+    """The records, and whether they were read from a file (so are spelled as JSON there)."""
     if isinstance(data, str | Path):
         path = Path(data)
         if not path.is_absolute():
             path = base_dir / path
         if path.is_dir():
-            return _read_named_dataset(str(path), task.dataset_split, source), True
+            return _read_named_dataset(str(path), task.dataset_split, where, source), True
         if path.exists() or Path(data).suffix.lower() in LOCAL_FORMATS:
             return read_data_file(path, source), True
-        return _read_named_dataset(str(data), task.dataset_split, source), True
-    if hasattr(data, "to_list") and hasattr(data, "column_names"):
-        return data.to_list(), False
-    if isinstance(data, Sequence) and all(isinstance(r, Mapping) for r in data):
-        return list(data), False
+        return _read_named_dataset(str(data), task.dataset_split, where, source), True
+    if _is_dataset(data):
+        return _dataset_records(data), False
+    if isinstance(data, Sequence) and not isinstance(data, bytes):
+        records = [_record(item) for item in data]
+        if all(record is not None for record in records):
+            return records, False
     raise DataError(
-        f"{source}: Task.data is a {type(data).__name__}; give a JSON/JSONL/CSV path, a "
-        "`datasets` name, a datasets.Dataset, or a list of dicts."
+        f"{source}: {where} is a {type(data).__name__}; give a JSON/JSONL/CSV path, a "
+        "`datasets` name, a datasets.Dataset or DatasetDict, or a list of dicts or "
+        "dspy.Examples."
     )
 
 
-def _read_named_dataset(name: str, split: str, source: str) -> list[Mapping[str, Any]]:
+def _record(item: Any) -> Mapping[str, Any] | None:
+    """A record as a mapping: itself, a `dspy.Example`'s fields, or None if it is neither."""
+    if isinstance(item, Mapping):
+        return item
+    to_dict = getattr(item, "toDict", None)  # dspy.Example
+    if callable(to_dict):
+        record = to_dict()
+        if isinstance(record, Mapping):
+            return record
+    return None
+
+
+def _read_named_dataset(name: str, split: str, where: str, source: str) -> list[Mapping[str, Any]]:
     import datasets
 
     try:
         dataset = datasets.load_dataset(name, split=split)
     except Exception as exc:
         raise DataError(
-            f"{source}: Task.data {name!r} is neither a local file nor a loadable `datasets` "
+            f"{source}: {where} {name!r} is neither a local file nor a loadable `datasets` "
             f"name or folder ({type(exc).__name__}: {exc}). Fix the path or the dataset name."
         ) from exc
-    return [_without_bom(record) for record in dataset.to_list()]
+    return [_without_bom(record) for record in _dataset_records(dataset)]
+
+
+def _dataset_records(dataset: Any) -> list[dict[str, Any]]:
+    """A `datasets.Dataset`'s rows, with each `ClassLabel` column's integers read as its
+    label names (-1, the library's "no label", is left for the label check to refuse)."""
+    records = dataset.to_list()
+    features = getattr(dataset, "features", None) or {}
+    class_labels = {
+        column: feature
+        for column, feature in features.items()
+        if callable(getattr(feature, "int2str", None)) and getattr(feature, "names", None)
+    }
+    for record in records:
+        for column, feature in class_labels.items():
+            value = record.get(column)
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                record[column] = feature.int2str(value)
+    return records
 
 
 def _without_bom(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,18 +256,26 @@ def _without_bom(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _to_examples(
-    records: list[Mapping[str, Any]], task: Task, schema: TaskSchema, source: str, from_file: bool
+    records: list[Mapping[str, Any]],
+    task: Task,
+    schema: TaskSchema,
+    source: str,
+    from_file: bool,
+    *,
+    id_prefix: str = "",
+    where: str = "Task.data",
 ) -> tuple[list[Example], list[str] | None]:
-    """The records as examples, and each one's group when the splits group them."""
+    """The records as examples, and each one's group when the splits group them. Without an
+    id column, an example's id is `id_prefix` and its position."""
     available = {key for record in records for key in record}
-    columns, id_column, group_column = _columns(available, task, schema, source)
+    columns, id_column, group_column = _columns(available, task, schema, source, where)
     reader = LabelReader(schema.labels, from_file=from_file)
     label_column = columns[schema.output_field]
     examples: list[Example] = []
     groups: list[str] = []
     unknown: dict[str, list[str]] = {}
     for index, record in enumerate(records):
-        example_id = _example_id(record, id_column, index, source)
+        example_id = _example_id(record, id_column, index, source, id_prefix)
         inputs = {
             name: _input_text(record.get(columns[name]), reader, example_id, name, source)
             for name in schema.input_names
@@ -174,9 +301,11 @@ def _to_examples(
     return examples, (groups if group_column is not None else None)
 
 
-def _example_id(record: Mapping[str, Any], id_column: str | None, index: int, source: str) -> str:
+def _example_id(
+    record: Mapping[str, Any], id_column: str | None, index: int, source: str, prefix: str = ""
+) -> str:
     if id_column is None:
-        return str(index)
+        return f"{prefix}{index}"
     value = record.get(id_column)
     if value is None or not str(value).strip():
         raise DataError(
@@ -196,7 +325,7 @@ def _input_text(value: Any, reader: LabelReader, example_id: str, name: str, sou
 
 
 def _columns(
-    available: set[str], task: Task, schema: TaskSchema, source: str
+    available: set[str], task: Task, schema: TaskSchema, source: str, where: str = "Task.data"
 ) -> tuple[dict[str, str], str | None, str | None]:
     """The data column of each signature field, the id column and the group column, each
     checked against the `available` columns."""
@@ -206,7 +335,7 @@ def _columns(
     for field_name, column in columns.items():
         if column not in available:
             raise DataError(
-                f"{source}: the data has no column {column!r} for signature field "
+                f"{source}: {where} has no column {column!r} for signature field "
                 f"{field_name!r}{_near_columns(column, available)}. Rename the field, or map it "
                 f"with Task(columns={{{field_name!r}: '<column>'}})."
             )

@@ -127,9 +127,9 @@ def identical_inputs(examples: Sequence[Labelled]) -> list[list[int]]:
     return [indices for indices in by_key.values() if len(indices) > 1]
 
 
-def check_duplicates(examples: Sequence[Labelled], source: str) -> None:
+def check_duplicates(examples: Sequence[Labelled], source: str, *, split: bool = True) -> None:
     """Refuse identical inputs with different labels; report those with one label, which the
-    split keeps together."""
+    split keeps together (`split`) or, in sets given already split, may sit in two of them."""
     duplicates = identical_inputs(examples)
     conflicting = [d for d in duplicates if len({examples[i].label for i in d}) > 1]
     if conflicting:
@@ -146,10 +146,15 @@ def check_duplicates(examples: Sequence[Labelled], source: str) -> None:
     if duplicates:
         copies = sum(len(d) for d in duplicates)
         first = ", ".join(repr(examples[i].id) for i in duplicates[0])
+        kept = (
+            "each is kept within one split, so no text is in two splits."
+            if split
+            else "in sets given already split, a text in train and in dev or test makes "
+            "their scores overstate; drop the copies from one set."
+        )
         warnings.warn(
             f"{source}: {len(duplicates)} input text(s) occur more than once ({copies} "
-            f"examples; first: {first}); each is kept within one split, so no text is in two "
-            "splits.",
+            f"examples; first: {first}); {kept}",
             DataWarning,
             stacklevel=3,
         )

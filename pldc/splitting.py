@@ -23,8 +23,34 @@ def assign_splits(
     examples: Sequence[Labelled], groups: Sequence[str] | None, splits: Splits
 ) -> list[int]:
     """The split (TRAIN, DEV or TEST) of each example, in order."""
-    rng = random.Random(splits.seed)
-    bounds = (splits.train, splits.train + splits.dev)
+    return assign_by_bounds(
+        examples, groups, (splits.train, splits.train + splits.dev), splits.seed
+    )
+
+
+def carve_from_train(
+    train: Sequence[Labelled], groups: Sequence[str] | None, splits: Splits, missing: set[str]
+) -> list[int]:
+    """The split of each of `train`'s examples when the `missing` sets ("dev", "test" or both)
+    are carved from it, in proportion to `splits`' fractions: train 0.6 and dev 0.2 with only
+    dev missing keep 3/4 of train as train."""
+    share = {"train": splits.train}
+    share |= {name: getattr(splits, name) for name in missing}
+    total = sum(share.values())
+    train_end = splits.train / total
+    dev_end = train_end + share.get("dev", 0.0) / total
+    return assign_by_bounds(train, groups, (train_end, dev_end), splits.seed)
+
+
+def assign_by_bounds(
+    examples: Sequence[Labelled],
+    groups: Sequence[str] | None,
+    bounds: tuple[float, float],
+    seed: int,
+) -> list[int]:
+    """The split of each example: the first `bounds[0]` of each label (or of the groups) to
+    train, up to `bounds[1]` to dev, the rest to test."""
+    rng = random.Random(seed)
     if groups is None:
         return _stratified(examples, bounds, rng)
     merged = _merge_groups_sharing_inputs(examples, groups)

@@ -54,7 +54,12 @@ class Task:
 
     `data` is a path to a local JSON, JSONL or CSV file (relative paths are resolved against
     the task file), a Hugging Face `datasets` name or a folder of data files (both read by
-    `datasets.load_dataset`, split `dataset_split`), a `datasets.Dataset`, or a list of records.
+    `datasets.load_dataset`, split `dataset_split`), a `datasets.Dataset`, a list of records
+    (mappings or `dspy.Example`s), or a `datasets.DatasetDict`, whose own splits are used. A
+    `ClassLabel` column is read as its label names.
+    Instead of `data`, `train=`, `dev=` and `test=` give sets already split, each in any of
+    those forms; a set left out (and a DatasetDict's missing `validation` or `test` split) is
+    carved from train by `splits`, in proportion.
     `columns` maps signature field names to data columns when they differ. `teacher` and
     `student` override pldc's default models for this task; the command line overrides both.
     `pinned_rules` are rules the compiled prompt always states first, in this order (mandatory
@@ -64,7 +69,7 @@ class Task:
     """
 
     signature: type
-    data: Any
+    data: Any = None
     splits: Splits = field(default_factory=Splits)
     columns: Mapping[str, str] = field(default_factory=dict)
     id_column: str | None = None
@@ -74,9 +79,13 @@ class Task:
     student: str | None = None
     pinned_rules: tuple[str, ...] = ()
     truncate: tuple[str, ...] = ()
+    train: Any = None
+    dev: Any = None
+    test: Any = None
 
     def __post_init__(self) -> None:
         self._check_types()
+        self._check_data_given()
         rules = self.pinned_rules
         if isinstance(rules, str) or not all(isinstance(r, str) and r.strip() for r in rules):
             raise TaskFileError(
@@ -108,6 +117,32 @@ class Task:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise TaskFileError(f"Task({name}={value!r}): give a string.")
+
+    def _check_data_given(self) -> None:
+        """Exactly one source: `data`, or `train` (with `dev` and `test` if it has them)."""
+        explicit = [name for name in ("train", "dev", "test") if getattr(self, name) is not None]
+        if self.data is not None and explicit:
+            raise TaskFileError(
+                f"Task(data=..., {'=..., '.join(explicit)}=...): give either data= (which "
+                "splits= divides) or train=/dev=/test= (sets already split), not both."
+            )
+        if self.data is None and not explicit:
+            raise TaskFileError(
+                "Task(...) has no data: give data= (a file, a `datasets` name or object, or a "
+                "list of records) or train=, dev= and test= sets."
+            )
+        if explicit and "train" not in explicit:
+            raise TaskFileError(
+                f"Task({'=..., '.join(explicit)}=...) has no train= set; give train= too "
+                "(dev= and test= alone leave nothing to learn from)."
+            )
+
+    @property
+    def given_sets(self) -> dict[str, Any]:
+        """The sets already split: train, and dev and test when given ({} when `data` is)."""
+        return {
+            n: getattr(self, n) for n in ("train", "dev", "test") if getattr(self, n) is not None
+        }
 
     def check_field_names(self) -> None:
         """Refuse `columns` keys and `truncate` names that are not fields of the signature,

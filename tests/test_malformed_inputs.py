@@ -156,7 +156,9 @@ TASK_FILES = [
         "keep one per file",
         task_source(tail="other = pldc.Task(ClaimReview, data=[], name='other')\n"),
     ),
-    compile_case("task without data", TaskFileError, "raised TypeError", task_source(data=None)),
+    compile_case(
+        "task without data", TaskFileError, "has no data: give data=", task_source(data=None)
+    ),
     compile_case(
         "output not a Literal",
         TaskFileError,
