@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 from conftest import toy_task
@@ -231,3 +232,22 @@ def test_contrastive_extraction_shows_each_case_a_differently_labelled_twin(
     ]
     assert len(extraction) == settings.teacher_examples
     assert artifact.rules
+
+
+def test_the_study_is_named_by_task_and_carries_what_it_searches(tmp_path, teacher, student):
+    """Issue 21, item 6: a study found in storage (optuna-dashboard) says what it is."""
+    import optuna
+
+    artifact = compile_toy(tmp_path, teacher, student)
+
+    name = artifact.provenance.study_name
+    assert re.fullmatch(rf"{toy_task().display_name}-[0-9a-f]{{12}}", name)
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path / 'run/study.db'}")
+    assert study.metric_names == ["gold_log_prob"]
+    assert study.user_attrs["task"] == toy_task().display_name
+    assert study.user_attrs["token_budget"] == SETTINGS.token_budget
+    assert study.user_attrs["teacher"] == teacher.identity.name
+    assert study.user_attrs["student"] == student.identity.name
+    assert study.user_attrs["pldc_version"] == pldc.__version__
+    complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(complete) == SETTINGS.trials

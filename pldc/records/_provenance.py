@@ -184,5 +184,7 @@ class Provenance(NewerFieldsOmitted):
     """The training examples rules were verified on (see Rule.verification); None if not."""
     selection_example_ids: list[str] | None = None
     """The examples every trial and the gate were scored on: dev, then unused training ones."""
+    study_name: str | None = None
+    """The search's Optuna study, e.g. "legal_intake-3f9c0a1b2d4e", to find it in storage."""
 
-    newer_fields = ("verification_example_ids", "selection_example_ids")
+    newer_fields = ("verification_example_ids", "selection_example_ids", "study_name")

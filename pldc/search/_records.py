@@ -40,3 +40,5 @@ class SearchResult(BaseModel):
     sampler: str
     pareto_front: list[FrontPoint] | None = None
     """Shortest first; only in Pareto mode."""
+    study_name: str | None = None
+    """The Optuna study the trials are stored in."""

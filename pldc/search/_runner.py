@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import optuna
 
@@ -39,6 +41,7 @@ def search_rules(
     strategy: SearchStrategy | None = None,
     storage: str | None = None,
     study_name: str = "pldc",
+    study_attrs: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     open_worker_evaluator: Callable[[], StudentEvaluator] | None = None,
 ) -> SearchResult:
@@ -49,7 +52,9 @@ def search_rules(
     workers are processes, and every worker, this process included, calls
     `open_worker_evaluator` (a picklable factory) for a student of its own on its share of the
     cores; `evaluator` then only counts tokens. `storage` is an Optuna storage URL (default:
-    in memory); a study found there under `study_name` resumes. Raises `BudgetError` if the
+    in memory); a study found there under `study_name` resumes. A new study gets
+    `study_attrs` as Optuna user attributes, and its objectives' metric names, for
+    optuna-dashboard. Raises `BudgetError` if the
     pinned rules exceed the budget (the first trial's prompt cannot fit, so no student call is
     made; `compile_task` checks the budget before any model runs), `SettingsError` for
     unusable settings or storage, `PLDError` if no trial finishes or if Optuna or the storage
@@ -62,8 +67,10 @@ def search_rules(
     )
     _check_settings(settings, storage, open_worker_evaluator)
     with study_errors_reported(storage, study_name):
-        study = _resumed_study(strategy, space, settings, storage, study_name, len(dev))
-        with progress.stage("search", total=settings.trials) as stage:
+        study = _resumed_study(
+            strategy, space, settings, storage, study_name, len(dev), study_attrs or {}
+        )
+        with progress.stage(f"search, study {study_name}", total=settings.trials) as stage:
             report = _reporter(stage)
             report(study)
             workers = _workers(
@@ -113,6 +120,28 @@ def open_study(
     return load_or_create_study(strategy, pruning, storage, study_name, index)
 
 
+METRIC_NAMES = {"gold_log_prob": "gold_log_prob", "macro_f1": "macro_f1", "pareto": "macro_f1"}
+"""The name optuna-dashboard shows for a study's first objective, by `settings.objective`."""
+
+
+def _describe_study(
+    study: optuna.Study,
+    strategy: SearchStrategy,
+    settings: SearchSettings,
+    attrs: Mapping[str, Any],
+) -> None:
+    """Name a new study's objectives and record what it searches, for whoever browses the
+    storage (optuna-dashboard, `optuna.load_study`)."""
+    names = [METRIC_NAMES[settings.objective]]
+    if len(strategy.directions) > 1:
+        names.append("prompt_tokens")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(names)
+    for key, value in {**attrs, "sampler": strategy.describe()}.items():
+        study.set_user_attr(key, value)
+
+
 def _resumed_study(
     strategy: SearchStrategy,
     space: RuleSpace,
@@ -120,11 +149,14 @@ def _resumed_study(
     storage: str | None,
     study_name: str,
     dev_size: int,
+    attrs: Mapping[str, Any],
 ) -> optuna.Study:
-    """The study, its abandoned trials failed; a new one starts with the strategy's openers."""
+    """The study, its abandoned trials failed; a new one is described (`attrs`, metric names)
+    and starts with the strategy's openers."""
     study = open_study(settings, storage, study_name, dev_size, strategy=strategy)
     fail_abandoned_trials(study, storage)
     if not study.trials:
+        _describe_study(study, strategy, settings, attrs)
         for params in strategy.opening_trials(space):
             study.enqueue_trial(params)
     return study
@@ -277,6 +309,7 @@ def _result(
         trials=trials,
         sampler=strategy.describe() + workers,
         pareto_front=strategy.front(trials),
+        study_name=study.study_name,
     )
 
 

@@ -77,6 +77,7 @@ def compiled_prompt(
             resolution=pool.resolution,
             verification_example_ids=verification.example_ids if verification else None,
             selection_example_ids=[example.id for example in candidates.selection],
+            study_name=result.study_name,
         ),
         gate=shipped.gate,
         pareto_front=front,

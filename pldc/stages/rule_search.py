@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from functools import partial
+from typing import Any
 
 from pldc.evaluate import StudentEvaluator, scorer_key
 from pldc.search import SEARCH_REVISION, SearchResult, search_rules
@@ -36,6 +37,29 @@ def key(workspace: Workspace, candidates: Candidates) -> str:
     )[:24]
 
 
+def study_name(workspace: Workspace, candidates: Candidates) -> str:
+    """What the study is called in storage: the task's name and 12 hex digits of `key`, e.g.
+    "legal_intake-3f9c0a1b2d4e", readable in optuna-dashboard and still unique to what is
+    searched."""
+    return f"{workspace.task.display_name}-{key(workspace, candidates)[:12]}"
+
+
+def study_attributes(workspace: Workspace) -> dict[str, Any]:
+    """The user attributes a new study carries: task, budget, models, objective, pldc version."""
+    from pldc import __version__
+
+    settings = workspace.settings
+    return {
+        "task": workspace.task.display_name,
+        "token_budget": settings.token_budget,
+        "teacher": workspace.teacher.identity.name,
+        "student": workspace.student.identity.name,
+        "objective": settings.objective,
+        "selection_examples": settings.selection_examples,
+        "pldc_version": __version__,
+    }
+
+
 def run(
     workspace: Workspace,
     candidates: Candidates,
@@ -55,7 +79,8 @@ def run(
         workspace.settings.search_settings(),
         pinned=workspace.pinned,
         storage=storage or f"sqlite:///{(run_dir / 'study.db').resolve()}",
-        study_name=key(workspace, candidates),
+        study_name=study_name(workspace, candidates),
+        study_attrs=study_attributes(workspace),
         progress=workspace.progress,
         open_worker_evaluator=open_worker_evaluator
         or partial(reopened_evaluator_in, run_dir, workspace.student.identity, workspace.schema),
