@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from pldc.compiler import compile_task
     from pldc.presets import load_preset
     from pldc.settings import CompileSettings
+    from pldc.teleprompt import PLD, CompiledProgram
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,8 @@ _PIPELINE = {
     "CompileSettings": "pldc.settings",
     "compile_task": "pldc.compiler",
     "load_preset": "pldc.presets",
+    "PLD": "pldc.teleprompt",
+    "CompiledProgram": "pldc.teleprompt",
 }
 """Public names whose modules import the whole pipeline, imported on first use (PEP 562)."""
 
@@ -63,12 +66,14 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "PLD",
     "ArtifactError",
     "Backend",
     "BudgetError",
     "BusyError",
     "CompileSettings",
     "CompiledClassifier",
+    "CompiledProgram",
     "CompiledPrompt",
     "ContextLengthError",
     "DataError",

@@ -91,6 +91,14 @@ class CompiledClassifier:
             self.scores(**inputs), self.labels, self.artifact.calibration
         )
 
+    def as_dspy(self):
+        """This classifier as a DSPy module (`pldc.teleprompt.CompiledProgram`), sharing its
+        student: `forward(**inputs)` returns a `dspy.Prediction` with the label and its
+        `probabilities`, decided as `predict` decides."""
+        from pldc.teleprompt import as_dspy
+
+        return as_dspy(self)
+
     def predict_batch(self, batch: Sequence[Mapping[str, str]]) -> list[str | None]:
         """`predict` for each mapping of input fields, in order. The inputs are checked
         before the student runs, and consecutive calls share the system prompt's KV cache.
