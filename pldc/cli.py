@@ -18,7 +18,7 @@ from rich.text import Text
 from pldc import __version__
 from pldc._litellm import keep_litellm_offline
 from pldc.artifact import load_artifact
-from pldc.backends import open_model, open_recorded_model
+from pldc.backends import Backend, open_model, open_recorded_model
 from pldc.cli_artifact import add_artifact_commands
 from pldc.compiler import DEFAULT_RUN_ROOT, compile_task
 from pldc.data import load_task_and_data, load_task_data
@@ -32,7 +32,7 @@ from pldc.errors import (
 from pldc.evaluate import StudentEvaluator
 from pldc.lock import compile_lock
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
-from pldc.preflight import check_before_models, fit_to_student
+from pldc.preflight import check_before_models, check_served_model, fit_to_student
 from pldc.presets import load_preset, settings_with
 from pldc.progress import RichProgress
 from pldc.report import print_scores, print_summary
@@ -89,8 +89,29 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("task_file", metavar="TASK.py")
     compile_.add_argument("--teacher", help=f"teacher model (default: {DEFAULT_TEACHER})")
     compile_.add_argument("--student", help=f"student model (default: {DEFAULT_STUDENT})")
-    compile_.add_argument("--teacher-api-base", help="api_base for a remote teacher (e.g. vLLM)")
-    compile_.add_argument("--student-api-base", help="api_base for a remote student")
+    compile_.add_argument(
+        "--teacher-api-base",
+        help="your OpenAI-compatible server for the teacher, e.g. http://127.0.0.1:8000/v1",
+    )
+    compile_.add_argument(
+        "--student-api-base",
+        help="your OpenAI-compatible server for the student (vLLM, llama.cpp's server); the "
+        "student is then --student openai/<name on the server>",
+    )
+    for role in ("teacher", "student"):
+        compile_.add_argument(
+            f"--{role}-tokenizer",
+            metavar="SOURCE",
+            help=f"the served {role}'s own tokenizer and chat template: its .gguf file, a "
+            f"local model name, or its tokenizer.json (needed with --{role}-api-base)",
+        )
+    compile_.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="requests kept in flight to a served model (default: 4)",
+    )
     compile_.add_argument(
         "--optimizer",
         metavar="PRESET.toml",
@@ -102,6 +123,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="Optuna storage URL for the search study, shared by workers on any machine, e.g. "
         "postgresql://user@host/db (default: SQLite in the run directory)",
+    )
+    compile_.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print each stage's teacher and student calls and tokens (and, for a hosted "
+        "model, the price), then exit without calling any model",
     )
     compile_.add_argument("-o", "--output", help="artifact path (default: compiled/<task>.json)")
     compile_.add_argument("--run-dir", help="where resumable work is kept (default: .pldc/<task>)")
@@ -175,6 +202,42 @@ def _flagged_settings() -> list[DeclaredSetting]:
     return [declared for declared in declared_settings() if declared.flag is not None]
 
 
+def _dry_run(args, task, data, settings, student_name: str, teacher_name: str) -> int:
+    from pldc.costs import estimate, print_costs, token_counter
+
+    counters, models = {}, {}
+    for role, name in (("teacher", teacher_name), ("student", student_name)):
+        api_base, tokenizer = _served_options(role, args)
+        counters[role], counted = token_counter(name, api_base, tokenizer)
+        hosted = "/" in name and api_base is None and not name.endswith(".gguf")
+        models[role] = (name, counted, hosted)
+    stages = estimate(
+        task.schema,
+        data,
+        settings,
+        count_teacher=counters["teacher"],
+        count_student=counters["student"],
+    )
+    print_costs(console, stages, models)
+    return 0
+
+
+def _served_options(role: str, args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The role's --ROLE-api-base and --ROLE-tokenizer."""
+    return getattr(args, f"{role}_api_base"), getattr(args, f"{role}_tokenizer")
+
+
+def _open_role(role: str, name: str, args: argparse.Namespace, progress) -> Backend:
+    api_base, tokenizer = _served_options(role, args)
+    return open_model(
+        name,
+        api_base=api_base,
+        tokenizer=tokenizer,
+        concurrency=args.concurrency,
+        progress=progress,
+    )
+
+
 def _compile(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     preset = load_preset(args.optimizer) if args.optimizer else {}
@@ -196,14 +259,18 @@ def _compile(args: argparse.Namespace) -> int:
     named_student, student_name = _model_choice("student", args, task, DEFAULT_STUDENT, source)
     named_teacher, teacher_name = _model_choice("teacher", args, task, DEFAULT_TEACHER, source)
     models = {named_student: student_name, named_teacher: teacher_name}
+    for role, name in (("student", student_name), ("teacher", teacher_name)):
+        check_served_model(role, name, *_served_options(role, args))
     check_before_models(output=output, run_dir=run_dir, storage=args.storage, models=models)
+    if args.dry_run:
+        return _dry_run(args, task, data, settings, student_name, teacher_name)
     with compile_lock(run_dir, args.storage, create=False):
         pass  # refused now, before the models load, if another compile runs; compile_task locks
     progress = RichProgress()
-    student = open_model(student_name, api_base=args.student_api_base, progress=progress)
+    student = _open_role("student", student_name, args, progress)
     # What needs the student's tokenizer, before the teacher loads.
     data = fit_to_student(task, data, student, settings.token_budget, source)
-    teacher = open_model(teacher_name, api_base=args.teacher_api_base, progress=progress)
+    teacher = _open_role("teacher", teacher_name, args, progress)
     artifact = compile_task(
         task,
         teacher=teacher,

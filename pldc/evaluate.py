@@ -97,29 +97,64 @@ class StudentEvaluator:
     ) -> list[dict[str, float]]:
         """Per example, in order, each label's log-likelihood under `system_prompt`.
 
-        Raises `DataError` if an example lacks an input field, `ModelError` if the student
-        cannot be called.
+        A student with `concurrency` above 1 (a served one) is asked that many examples at
+        once; the scores are the same as one at a time. Raises `DataError` if an example lacks
+        an input field, `ModelError` if the student cannot be called.
         """
-        rows = []
-        for example in examples:
-            messages = render_messages(system_prompt, self.user_template, example.inputs)
-            rows.append(self._score(messages))
-            if progress is not None:
-                progress.advance()
-        return rows
+        chats = [
+            render_messages(system_prompt, self.user_template, example.inputs)
+            for example in examples
+        ]
+        width = getattr(self.student, "concurrency", 1)
+        if width <= 1:
+            rows = []
+            for messages in chats:
+                rows.append(self._score(messages))
+                if progress is not None:
+                    progress.advance()
+            return rows
+        return self._score_concurrently(chats, width, progress)
 
-    def _score(self, messages: list[dict[str, str]]) -> dict[str, float]:
-        key = content_key("label-scores", self._identity, messages, self.schema.labels)
+    def _score_concurrently(
+        self, chats: list[list[dict[str, str]]], width: int, progress: StageProgress | None
+    ) -> list[dict[str, float]]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        keys = [content_key("label-scores", self._identity, m, self.schema.labels) for m in chats]
+        missing = [i for i, key in enumerate(keys) if self._known(key) is None]
+        labels = self.schema.labels
+        with ThreadPoolExecutor(max_workers=width) as pool:
+            scored = pool.map(lambda i: self.student.score(chats[i], labels), missing)
+            for i, scores in zip(missing, scored, strict=True):
+                self._remember(keys[i], scores)
+                if progress is not None:
+                    progress.advance()
+        if progress is not None:
+            progress.advance(len(chats) - len(missing))
+        return [self._label_scores[key] for key in keys]
+
+    def _known(self, key: str) -> dict[str, float] | None:
+        """Scores computed before, in memory or in the store (then kept in memory too)."""
         if key in self._label_scores:
             return self._label_scores[key]
         stored = self.store.get(key) if self.store is not None else None
-        if stored is None:
-            stored = self.student.score(messages, self.schema.labels)
-            self.student_calls += 1
-            if self.store is not None:
-                self.store.put(key, stored)
-        self._label_scores[key] = stored
+        if stored is not None:
+            self._label_scores[key] = stored
         return stored
+
+    def _remember(self, key: str, scores: dict[str, float]) -> None:
+        self.student_calls += 1
+        if self.store is not None:
+            self.store.put(key, scores)
+        self._label_scores[key] = scores
+
+    def _score(self, messages: list[dict[str, str]]) -> dict[str, float]:
+        key = content_key("label-scores", self._identity, messages, self.schema.labels)
+        known = self._known(key)
+        if known is None:
+            known = self.student.score(messages, self.schema.labels)
+            self._remember(key, known)
+        return known
 
     def forget(self) -> None:
         """Drop the label scores remembered in memory; a `store` keeps its own."""

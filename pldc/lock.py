@@ -53,7 +53,7 @@ def _locks(run_dir: Path, storage: str | None) -> list[tuple[Path, str, str]]:
             "give this compile a run directory of its own (--run-dir)",
         )
     ]
-    database = _sqlite_file(storage)
+    database = storage_file(storage)
     if database is not None:
         locks.append(
             (
@@ -110,8 +110,24 @@ def _unlock(handle: IO[str]) -> None:
         msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
 
 
-def _sqlite_file(storage: str | None) -> Path | None:
-    """The database file of a SQLite storage URL; None for any other storage, or in memory."""
+JOURNAL = "journal:"
+"""The `--storage` prefix of an Optuna journal file, e.g. journal:.pldc/study.log."""
+
+
+def journal_file(storage: str | None) -> Path | None:
+    """The file of a journal storage (`journal:PATH`, `journal:///abs/path`); None otherwise."""
+    if storage is None or not storage.startswith(JOURNAL):
+        return None
+    rest = storage[len(JOURNAL) :]
+    return Path(rest[2:] if rest.startswith("//") else rest)
+
+
+def storage_file(storage: str | None) -> Path | None:
+    """The local file a storage keeps its study in (SQLite or journal); None for a database
+    server, or in memory."""
+    journal = journal_file(storage)
+    if journal is not None:
+        return journal
     if storage is None or not storage.startswith("sqlite"):
         return None
     from sqlalchemy.engine import make_url

@@ -25,6 +25,7 @@ from pldc.backends.base import Backend
 from pldc.data import Example, TaskData
 from pldc.datachecks import listed
 from pldc.errors import BudgetError, DataError, DataWarning, ModelError, SettingsError
+from pldc.lock import journal_file
 from pldc.models import CATALOGUE
 from pldc.render import render_messages, render_user_template
 from pldc.rulepool import pinned_rules
@@ -71,6 +72,22 @@ def check_model_name(name: str, flag: str) -> None:
     )
 
 
+def check_served_model(role: str, name: str, api_base: str | None, tokenizer: str | None) -> None:
+    """Refuse a served model without its own tokenizer, or a tokenizer with no server, before
+    any model loads (`open_model` would refuse the first after loading the other model)."""
+    if api_base is not None and tokenizer is None:
+        raise ModelError(
+            f"--{role} {name} at --{role}-api-base {api_base}: pldc counts a served model's "
+            "prompt budget with its own tokenizer and never another's; give "
+            f"--{role}-tokenizer: its .gguf file, a local model name, or its tokenizer.json."
+        )
+    if tokenizer is not None and api_base is None:
+        raise ModelError(
+            f"--{role}-tokenizer {tokenizer} is for a model on your own server; give "
+            f"--{role}-api-base too, or drop --{role}-tokenizer."
+        )
+
+
 def _check_creatable(folder: Path, what: str, setting: str) -> None:
     """`folder` exists or can be made, and can be written to."""
     existing = folder
@@ -88,7 +105,16 @@ def check_storage_url(storage: str) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    example = "such as sqlite:///study.db or postgresql://user@host/db"
+    journal = journal_file(storage)
+    if journal is not None:
+        if not journal.name or not journal.parent.is_dir():
+            raise SettingsError(
+                f"--storage {storage!r}: give a journal file in an existing folder, e.g. "
+                "journal:.pldc/study.log.",
+                "storage",
+            )
+        return
+    example = "such as sqlite:///study.db, journal:study.log or postgresql://user@host/db"
     try:
         url = make_url(storage)
         dialect = url.get_dialect()
@@ -106,7 +132,7 @@ def check_storage_url(storage: str) -> None:
     except ImportError as exc:
         raise SettingsError(
             f"--storage {storage!r}: the {url.drivername} driver is not installed ({exc}); "
-            "install it, e.g. pip install 'psycopg[binary]' for postgresql.",
+            "install it, e.g. pip install 'pldc[postgres]' (psycopg) for postgresql://.",
             "storage",
         ) from None
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Literal
 
 # The tests run offline; litellm would otherwise try to fetch its model cost map on import.
@@ -103,3 +106,37 @@ def teacher() -> FunctionBackend:
 @pytest.fixture
 def student() -> FunctionBackend:
     return FunctionBackend(score=fake_student_scores, name="fake-student")
+
+
+@pytest.fixture(scope="session")
+def served_student(tmp_path_factory):
+    """The default student behind llama-cpp-python's OpenAI-compatible server on loopback,
+    started once per test run: yields the server (its `api_base`, `ALIAS`)."""
+    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
+    from llama_server import LlamaServer
+
+    from pldc.models import DEFAULT_STUDENT, resolve_gguf
+
+    path, _ = resolve_gguf(DEFAULT_STUDENT)
+    server = LlamaServer(path, log=tmp_path_factory.mktemp("llama-server") / "server.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server on loopback, started once per test run (Debian's `postgresql`,
+    which .ci/run installs); yields its SQLAlchemy URL."""
+    from postgres_server import PostgresServer, available
+
+    if not available():
+        if os.environ.get("PLDC_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL's initdb and pg_ctl are missing: apt-get install postgresql")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    # Not under pytest's tmp folder, which only root may enter: the server runs as postgres.
+    folder = Path(tempfile.mkdtemp(prefix="pldc-postgres-"))
+    server = PostgresServer(folder).start()
+    yield server.url
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)

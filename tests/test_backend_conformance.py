@@ -1,7 +1,8 @@
 """What every model backend guarantees, whatever model it reaches: one suite, run by each.
 
 FunctionBackend runs on plain functions; RemoteBackend goes through dspy and litellm to a fake
-OpenAI-compatible server on loopback; LlamaCppBackend runs the real 0.5B student (`real_model`).
+OpenAI-compatible server on loopback; LlamaCppBackend runs the real 0.5B student (`real_model`);
+ServedBackend reaches the same student behind llama-cpp-python's real server on loopback.
 A new backend joins by adding a factory to BACKENDS; the last test fails until it does.
 """
 
@@ -52,10 +53,19 @@ def local_backend(_server: FakeOpenAI) -> Backend:
     return open_model(DEFAULT_STUDENT)
 
 
+def served_backend(server) -> Backend:
+    from llama_server import ALIAS
+
+    from pldc.backends import open_model
+
+    return open_model(f"openai/{ALIAS}", api_base=server.api_base, tokenizer=DEFAULT_STUDENT)
+
+
 BACKENDS: dict[str, Callable[[FakeOpenAI], Backend]] = {
     "function": function_backend,
     "remote": remote_backend,
     "local": local_backend,
+    "served": served_backend,
 }
 
 
@@ -68,11 +78,19 @@ def server() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(
     scope="module",
-    params=["function", "remote", pytest.param("local", marks=pytest.mark.real_model)],
+    params=[
+        "function",
+        "remote",
+        pytest.param("local", marks=pytest.mark.real_model),
+        pytest.param("served", marks=pytest.mark.real_model),
+    ],
 )
 def make_backend(request, server) -> Callable[[], Backend]:
     if request.param == "local":
         pytest.importorskip("llama_cpp")
+    if request.param == "served":
+        real = request.getfixturevalue("served_student")
+        return lambda: BACKENDS["served"](real)
     return lambda: BACKENDS[request.param](server)
 
 
@@ -158,7 +176,8 @@ def test_close_can_be_called_twice(make_backend):
 def test_every_backend_in_the_package_runs_this_suite():
     pytest.importorskip("llama_cpp")
     import pldc.backends._llama
-    import pldc.backends._remote  # noqa: F401 - defines RemoteBackend
+    import pldc.backends._remote
+    import pldc.backends._served  # noqa: F401 - defines RemoteBackend, ServedBackend
 
     def concrete(cls):
         for sub in cls.__subclasses__():
@@ -167,6 +186,6 @@ def test_every_backend_in_the_package_runs_this_suite():
                 yield sub
 
     package = {cls.__name__ for cls in concrete(Backend) if cls.__module__.startswith("pldc.")}
-    assert package == {"FunctionBackend", "RemoteBackend", "LlamaCppBackend"}, (
+    assert package == {"FunctionBackend", "RemoteBackend", "LlamaCppBackend", "ServedBackend"}, (
         f"add a factory for {package} to BACKENDS"
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import uuid
 from functools import partial
 from pathlib import Path
 
 import optuna
+import pytest
 from conftest import slow_toy_evaluator, toy_task
 from test_search_pruning import _pool
 
@@ -17,10 +19,28 @@ from pldc.settings import SearchSettings
 TRIALS = 10
 
 
-def test_two_workers_share_one_study_with_no_lost_or_duplicated_trial(tmp_path):
+@pytest.fixture(params=["sqlite", "journal", "postgresql"])
+def storage(request, tmp_path) -> str:
+    """Each storage `--storage` accepts: SQLite, Optuna's journal file, and a real PostgreSQL
+    server (a fresh database per test)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'study.db'}"
+    if request.param == "journal":
+        return f"journal:{tmp_path / 'study.log'}"
+    import sqlalchemy
+
+    server = request.getfixturevalue("postgres_url")
+    database = f"study_{uuid.uuid4().hex[:12]}"
+    engine = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f"CREATE DATABASE {database}"))
+    engine.dispose()
+    return server.rsplit("/", 1)[0] + f"/{database}"
+
+
+def test_two_workers_share_one_study_with_no_lost_or_duplicated_trial(storage):
     task = toy_task()
     data = load_task_data(task, "toy")
-    storage = f"sqlite:///{tmp_path / 'study.db'}"
     settings = SearchSettings(token_budget=400, trials=TRIALS, seed=0, workers=2)
     # Slow enough (about 1.5 s a trial) that the spawned worker starts before the study ends.
     open_evaluator = partial(slow_toy_evaluator, 0.1)

@@ -8,8 +8,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from pldc._newer_fields import NewerFieldsOmitted
 from pldc.errors import ModelError
 from pldc.render import Message, parse_label
 
@@ -18,10 +19,11 @@ Decoding = Literal["reply_logprob", "label_logprob", "generate_parse"]
 complete reply, its tokens then the chat template's end of turn, so a label that is a token
 prefix of another ("spam", "spam-likely") is not favoured for being short; local models since
 issue 20. "label_logprob": the label's tokens alone, as artifacts compiled before recorded it.
-"generate_parse": a generated reply parsed for a label (0 or -inf)."""
+"generate_parse": a generated reply parsed for a label (0 or -inf). A served student
+(`pldc.backends.ServedBackend`) scores "label_logprob" from its server's token logprobs."""
 
 
-class ModelIdentity(BaseModel):
+class ModelIdentity(NewerFieldsOmitted):
     """Enough to tell, later, whether the same model is in use."""
 
     model_config = ConfigDict(frozen=True)
@@ -31,6 +33,13 @@ class ModelIdentity(BaseModel):
     sha256: str | None = None
     decoding: Decoding
     tokenizer: str
+    """Whose tokens count the budget: "gguf:<name>@<sha256[:16]>" (a GGUF's own vocabulary),
+    "tokenizer.json:<path>@<sha256[:16]>", or "litellm:<model>" for a provider's hosted model."""
+    api_base: str | None = None
+    """The server a remote model was reached at (never a key), so `pldc.load`, `pldc eval` and
+    search workers reach the same one; None for the provider's default endpoint."""
+
+    newer_fields = ("api_base",)
 
 
 class Backend(ABC):

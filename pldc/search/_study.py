@@ -15,6 +15,7 @@ import optuna
 from sqlalchemy.exc import SQLAlchemyError
 
 from pldc.errors import PLDError, SettingsError
+from pldc.lock import journal_file, storage_file
 from pldc.search._base import SearchStrategy
 from pldc.search._pruning import Pruning
 
@@ -54,10 +55,10 @@ def load_or_create_study(
             study_name=study_name,
             load_if_exists=True,
         )
-    except (ImportError, ValueError, SQLAlchemyError) as exc:
+    except (ImportError, ValueError, OSError, SQLAlchemyError) as exc:
         raise SettingsError(
             f"--storage {storage}: cannot open the study there ({type(exc).__name__}: {exc}); "
-            "give an Optuna storage URL such as sqlite:///study.db or "
+            "give an Optuna storage URL such as sqlite:///study.db, journal:study.log or "
             "postgresql://user@host/db, with that database's driver installed.",
             "storage",
         ) from None
@@ -144,13 +145,21 @@ def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 def _shared(storage: str | None) -> bool:
-    """Storage other compiles may use at the same time: anything but a local SQLite file."""
-    return storage is not None and not storage.startswith("sqlite")
+    """Storage other compiles may use at the same time: anything but a local SQLite or
+    journal file, which the compile locks (`pldc.lock`)."""
+    return storage is not None and storage_file(storage) is None
 
 
 def _storage(url: str | None) -> optuna.storages.BaseStorage | None:
     if url is None:
         return None
+    journal = journal_file(url)
+    if journal is not None:
+        # Optuna's journal file: one append-only log, readable by optuna-dashboard; worker
+        # processes on this machine share it through its file lock.
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        return JournalStorage(JournalFileBackend(str(journal)))
     if url.startswith("sqlite"):
         # Worker processes write to one SQLite file; wait for its lock instead of failing.
         return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})

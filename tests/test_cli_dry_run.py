@@ -1,0 +1,72 @@
+"""`pldc compile --dry-run` (issue 21, item 7): each stage's calls and tokens, and for a
+provider-hosted model its price, printed without calling any model."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import pldc.cli
+from pldc.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "signatures" / "legal_intake.py"
+
+
+@pytest.fixture(autouse=True)
+def no_model_may_open(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("--dry-run opened a model")
+
+    monkeypatch.setattr(pldc.cli, "open_model", refuse)
+
+
+def run(argv, capsys) -> tuple[int, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def row(out: str, stage: str) -> list[int]:
+    line = next(line for line in out.splitlines() if line.startswith(f"│ {stage}"))
+    return [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", line)]
+
+
+def test_a_dry_run_counts_each_stage_from_the_settings_and_exits_0(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out = run(
+        ["compile", str(DEMO), "--dry-run", "--trials", "5", "--teacher", "openai/gpt-4o-mini",
+         "--student", "openai/gpt-4o-mini"],
+        capsys,
+    )  # fmt: skip
+
+    assert code == 0
+    assert row(out, "teacher extraction")[0] == 24
+    search = row(out, "search")
+    assert search[:4] == [0, 0, 0, 5 * 300]  # trials times the 300 selection examples
+    assert search[4] > 5 * 300 * 100  # each call holds at least the scaffold and the case
+    assert "no model was called" in out
+    assert out.count("at litellm's listed price") == 2
+
+
+@pytest.mark.real_model
+def test_a_dry_run_counts_local_models_with_their_own_tokenizers(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out = run(["compile", str(DEMO), "--dry-run", "--rules-only"], capsys)
+
+    assert code == 0
+    assert "gguf:qwen2.5-coder-0.5b-instruct-q4_k_m@" in out.replace("\n", "")
+    assert out.count("no API fee") == 2
+    assert row(out, "final gate")[3] == 300  # rules only: zero-shot is the one baseline
+
+
+def test_a_dry_run_of_a_served_model_without_its_tokenizer_stops_before_anything(capsys):
+    code, out = run(
+        ["compile", str(DEMO), "--dry-run", "--student", "openai/m",
+         "--student-api-base", "http://127.0.0.1:9/v1"],
+        capsys,
+    )  # fmt: skip
+    assert code == 2
+    assert "give --student-tokenizer" in out
