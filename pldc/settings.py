@@ -169,8 +169,15 @@ class CompileSettings:
     gate: bool = setting(
         True,
         "ship the searched prompt only if it beats every baseline (zero-shot, few-shot) on the "
-        "selection examples: mean gold-label log-probability by a paired bootstrap at 95%, and "
+        "gate's examples: mean gold-label log-probability by a paired bootstrap at 95%, and "
         "no lower Macro-F1; else ship the better baseline",
+    )
+    gate_examples: int = setting(
+        100,
+        "of the selection examples, how many the search never sees and the gate alone decides "
+        "on, so the search's best is not judged on the examples that chose it; 0: the gate "
+        "reuses the search's examples",
+        minimum=0,
     )
 
     def __post_init__(self) -> None:

@@ -127,14 +127,19 @@ def test_selection_examples_are_dev_then_training_examples_no_stage_used(artifac
         used |= set(demo.source_example_ids)
     used |= set(provenance.resolution.example_ids) | set(provenance.verification_example_ids)
 
-    selection = provenance.selection_example_ids
+    searched_on = provenance.selection_example_ids
+    held = provenance.gate_example_ids or []
+    selection = [*searched_on, *held]  # the gate's examples are the selection's last
     dev_ids = [example.id for example in DATA.dev]
 
     assert selection[: len(dev_ids)] == dev_ids
     extra = selection[len(dev_ids) :]
     assert extra and set(extra) <= set(TRAIN) - used
     assert len(extra) == min(len(set(TRAIN) - used), SETTINGS.selection_examples - len(dev_ids))
-    assert artifact.scores.selection.n == len(selection) == artifact.gate.examples
+    assert not set(held) & set(searched_on)
+    assert len(searched_on) >= 20  # the search keeps at least MIN_SEARCH_EXAMPLES
+    assert artifact.scores.selection.n == len(searched_on)
+    assert artifact.gate.examples == len(held or searched_on)
 
 
 def test_selection_examples_hold_all_of_dev_even_when_fewer_are_asked_for(tmp_path):

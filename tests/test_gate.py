@@ -11,8 +11,15 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import fake_teacher_reply, toy_task
+from conftest import (
+    TicketTriage,
+    fake_student_scores,
+    fake_teacher_reply,
+    ticket_records,
+    toy_task,
+)
 
+import pldc
 from pldc.backends import FunctionBackend
 from pldc.compiler import compile_task
 from pldc.embed import TfidfEmbedder
@@ -157,7 +164,9 @@ def guessing_scores(messages, labels) -> dict[str, float]:
     return {label: -float(digest[i] % 7) for i, label in enumerate(labels)}
 
 
-GUESSING = CompileSettings(token_budget=120, trials=8, seed=1, teacher_examples=9)
+# The gate reuses the search's examples here (gate_examples=0), so the searched prompt it
+# judges is one the search found best on them; the held-out gate has its own test below.
+GUESSING = CompileSettings(token_budget=120, trials=8, seed=1, teacher_examples=9, gate_examples=0)
 
 
 @pytest.fixture(scope="module")
@@ -185,8 +194,10 @@ def test_a_compile_whose_search_does_not_clearly_win_ships_the_best_baseline(gue
     artifact, _ = guessed
     best = max(artifact.provenance.trials, key=lambda t: (t.dev_macro_f1, -t.tokens))
 
+    zero_shot = artifact.provenance.trials[0]
+    assert not zero_shot.rule_ids
     assert best.rule_ids  # the search's best prompt is neither baseline ...
-    assert best.dev_macro_f1 > artifact.gate.baseline_macro_f1["zero-shot"]
+    assert best.dev_macro_f1 > zero_shot.dev_macro_f1
     shipped = artifact.gate.shipped
     assert shipped == artifact.gate.best_baseline in ("zero-shot", "few-shot")  # ... yet loses
     assert "does not clearly beat" in artifact.gate.reason
@@ -222,3 +233,29 @@ def test_a_gated_artifact_saves_and_loads_with_its_decision(guessed, tmp_path):
     assert saved["gate"]["shipped"] == artifact.gate.best_baseline
     assert saved["gate"]["statistic"] == "gold_log_prob"
     assert saved["gate"]["reason"] == artifact.gate.reason
+
+
+def test_the_gate_decides_on_selection_examples_the_search_never_saw(tmp_path):
+    settings = CompileSettings(token_budget=120, trials=4, seed=1, teacher_examples=9)
+    task = pldc.Task(
+        signature=TicketTriage,
+        data=ticket_records(200),
+        splits=pldc.Splits(train=0.5, dev=0.25, test=0.25, seed=0),
+        name="ticket_triage",
+    )
+    artifact = compile_task(
+        task,
+        teacher=FunctionBackend(generate=fake_teacher_reply, name="fake-teacher"),
+        student=FunctionBackend(score=fake_student_scores, name="fake-student"),
+        settings=settings,
+        run_dir=tmp_path / "run",
+        embedder=TfidfEmbedder(),
+    )
+
+    searched_on = artifact.provenance.selection_example_ids
+    held = artifact.provenance.gate_example_ids
+    assert held and not set(held) & set(searched_on)
+    assert len(searched_on) >= 20  # the search keeps at least MIN_SEARCH_EXAMPLES
+    assert artifact.gate.examples == len(held)
+    assert all(t.dev_examples == len(searched_on) for t in artifact.provenance.trials)
+    assert f"on {len(held)} held-out selection examples" in artifact.gate.reason

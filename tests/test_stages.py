@@ -109,7 +109,10 @@ def test_no_resolution_rounds_leave_the_pool_as_it_was(tmp_path, teacher, studen
         ("verify_drop_specifics", False, {"verification"}),
         ("demonstrations", 4, {"rule_search"}),  # other candidates
         ("rules_only", True, {"rule_search"}),  # no demonstrations
-        ("selection_examples", 20, {"rule_search"}),  # fewer examples to choose on
+        # fewer examples to choose on (with 20, the gate would hold out none and the search
+        # keep the same 20 it keeps of the default's 29)
+        ("selection_examples", 16, {"rule_search"}),
+        ("gate_examples", 0, {"rule_search"}),  # the search scores the gate's examples too
         ("trials", 3, {"rule_search"}),
         ("calibration", "none", {"resolution", "verification", "rule_search"}),  # scoring
         ("workers", 2, set()),  # more workers resume the same study

@@ -183,8 +183,17 @@ class Provenance(NewerFieldsOmitted):
     verification_example_ids: list[str] | None = None
     """The training examples rules were verified on (see Rule.verification); None if not."""
     selection_example_ids: list[str] | None = None
-    """The examples every trial and the gate were scored on: dev, then unused training ones."""
+    """The examples every trial was scored on: dev, then unused training ones (and the gate's
+    too when `gate_example_ids` is None)."""
     study_name: str | None = None
     """The search's Optuna study, e.g. "legal_intake-3f9c0a1b2d4e", to find it in storage."""
+    gate_example_ids: list[str] | None = None
+    """The selection examples held out of the search, on which the gate alone decided; None
+    when the gate reused the search's examples."""
 
-    newer_fields = ("verification_example_ids", "selection_example_ids", "study_name")
+    newer_fields = (
+        "verification_example_ids",
+        "selection_example_ids",
+        "study_name",
+        "gate_example_ids",
+    )

@@ -78,6 +78,7 @@ def compiled_prompt(
             verification_example_ids=verification.example_ids if verification else None,
             selection_example_ids=[example.id for example in candidates.selection],
             study_name=result.study_name,
+            gate_example_ids=[example.id for example in candidates.gate_examples] or None,
         ),
         gate=shipped.gate,
         pareto_front=front,

@@ -4,7 +4,9 @@ demonstrations, and the selection examples every prompt is scored on.
 The selection examples are all of dev, then training examples no stage has used (not the
 teacher's, nor resolution's, nor verification's, nor a demonstration), dealt round-robin
 across labels, up to `selection_examples`: more examples to choose on than dev alone, so the
-chosen prompt overfits less. Cheap and deterministic, so not stored.
+chosen prompt overfits less. The last `gate_examples` of them are held out of the search for
+the final gate, which then judges the search's best on examples that did not choose it. Cheap
+and deterministic, so not stored.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ class Candidates:
     demonstrations: list[Rule]
     """The demonstration candidates alone (empty with `rules_only`)."""
     selection: list[Example]
-    """The examples every prompt is scored and calibrated on, dev first."""
+    """The examples every trial is scored and calibrated on, dev first."""
+    gate_examples: list[Example]
+    """Held out of the search: the final gate decides on these alone (`gate_examples`);
+    empty when the gate reuses `selection`."""
+
+    @property
+    def judged_by_gate(self) -> list[Example]:
+        return self.gate_examples or self.selection
 
 
 def run(
@@ -59,4 +68,22 @@ def run(
     spare = [example for example in data.train if example.id not in used]
     room = max(0, settings.selection_examples - len(data.dev))
     extra = round_robin_sample(spare, room, random.Random(f"selection:{settings.seed}"))
-    return Candidates([*rules, *demonstrations], demonstrations, [*data.dev, *extra])
+    selection = [*data.dev, *extra]
+    held = _held_out(len(selection), settings.gate_examples)
+    return Candidates(
+        [*rules, *demonstrations],
+        demonstrations,
+        selection[: len(selection) - held],
+        selection[len(selection) - held :],
+    )
+
+
+MIN_SEARCH_EXAMPLES = 20
+"""The fewest selection examples left to the search when the gate holds some out."""
+
+
+def _held_out(selection: int, wanted: int) -> int:
+    """How many of the last selection examples (unused training ones first, dealt round-robin
+    by label) the gate keeps for itself: `wanted`, less whatever would leave the search
+    fewer than `MIN_SEARCH_EXAMPLES`."""
+    return max(0, min(wanted, selection - MIN_SEARCH_EXAMPLES))

@@ -1,8 +1,8 @@
 """Stage 7, the final gate (`pldc.gate`): the searched prompt against zero-shot and few-shot on
-the selection examples, by mean gold-label log-probability; the artifact ships the searched
-prompt only if it wins clearly.
+the selection examples held out of the search (`Candidates.gate_examples`), by mean gold-label
+log-probability; the artifact ships the searched prompt only if it wins clearly.
 
-Not stored whole: the prompts' label scores are the search's own, already stored.
+Not stored whole: every label score goes through the run's student-score store.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def run(workspace: Workspace, candidates: Candidates, searched: list[Rule]) -> S
     prompts["zero-shot"] = fit([])
     if candidates.demonstrations:
         prompts["few-shot"] = fit(candidates.demonstrations)
-    selection = candidates.selection
+    selection = candidates.judged_by_gate
     scored = {}
     total = len(prompts) * len(selection)
     with workspace.progress.stage("final gate", total=total) as stage:
@@ -55,6 +55,7 @@ def run(workspace: Workspace, candidates: Candidates, searched: list[Rule]) -> S
         searched_is=same[0] if same else None,
         enabled=settings.gate,
         seed=settings.seed,
+        held_out=bool(candidates.gate_examples),
     )
     shipped = prompts[record.shipped]
     return ShippedPrompt(shipped.rules, shipped.system_prompt, shipped.tokens, record)

@@ -24,7 +24,10 @@ the budget (up to 64, so together they make plain few-shot), 300 selection examp
 of 160, and a rules-alone opening trial (with `SEARCH_REVISION` in the study name); the
 student's scores did not change, which examples and prompts are scored did.
 The teacher scaffold's new induction prompt (`induction_peers`) changed only the stage keys
-and study names.
+and study names. Issue 21's readable study names (`<task>-<12 hex digits>`, with user
+attributes) changed the study names and each artifact's `provenance.study_name`; issue 19's
+held-out gate (`gate_examples`) changed which selection examples the search scores, so its
+trials, its best prompt and the gate's record.
 They were first recorded before the compiler was split into stages (issue 18), which they
 showed changed nothing.
 Rerecord them only when a cache key or the artifact is meant to change, and say so in the
