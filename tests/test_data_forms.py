@@ -4,29 +4,17 @@ a `datasets.DatasetDict` with its own splits, and `ClassLabel` columns."""
 from __future__ import annotations
 
 import warnings
-from typing import Literal
 
 import datasets
 import dspy
 import pytest
+from test_data import ClaimReview, private_datasets_cache  # noqa: F401 - an autouse fixture
 
 from pldc import DataError, Splits, Task, TaskFileError
 from pldc.data import load_task_data
 
 SOURCE = "claims_task.py"
 LABELS = ["approve", "reject", "escalate"]
-
-
-class ClaimReview(dspy.Signature):
-    """Decide what happens to an expense claim."""
-
-    claim: str = dspy.InputField()
-    decision: Literal["approve", "reject", "escalate"] = dspy.OutputField()
-
-
-@pytest.fixture(autouse=True)
-def private_datasets_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
 
 
 def records(prefix: str, per_label: int, *, ids: bool = True) -> list[dict]:

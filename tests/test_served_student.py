@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from llama_server import ALIAS, LlamaServer
+from test_backend_conformance import LABELS, MESSAGES
 
 import pldc
 from pldc.backends import open_model, open_recorded_model
@@ -30,15 +31,6 @@ from pldc.settings import CompileSettings
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "signatures" / "legal_intake.py"
 RULES_ONLY = ROOT / "compiled" / "legal_intake-rules_only.json"
-LABELS = ["approve", "reject", "escalate"]
-MESSAGES = [
-    {
-        "role": "system",
-        "content": "Decide what happens to an expense claim. Answer with exactly one of these "
-        "labels and nothing else: approve, reject, escalate.",
-    },
-    {"role": "user", "content": "Claim: taxi to the airport, $40, receipt attached."},
-]
 
 
 # The retry policy, on a stub that answers every request with one status code.
