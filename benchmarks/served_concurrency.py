@@ -1,5 +1,5 @@
 """Label scoring through a served student at several concurrencies, beside the in-process
-student, measured in one run.
+student, measured in one run, with how often served and in-process decisions agree.
 
     python benchmarks/served_concurrency.py compiled/legal_intake-rules_only.json \
         signatures/legal_intake.py
@@ -10,7 +10,9 @@ examples under the artifact's system prompt through `pldc.backends.ServedBackend
 `--concurrency` (requests in flight), and through the in-process model. No score is reused
 between runs (a fresh evaluator each time). The runs take turns in `--blocks` blocks, so
 whatever else the machine does weighs on all alike: read the ratios, not the absolute times.
-Writes benchmarks/results/served-concurrency.json and .md.
+Each served run's decisions (the artifact's calibration) are compared with the in-process
+student's, which scores with the same decoding (`label_logprob`). Writes
+benchmarks/results/served-concurrency.json and .md.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import httpx
 
 import pldc
 from pldc.backends import open_model
+from pldc.calibration import decide
 from pldc.data import load_task_and_data
 from pldc.evaluate import StudentEvaluator
 from pldc.models import resolve_gguf
@@ -41,9 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("artifact", type=Path)
     parser.add_argument("task_file", type=Path)
-    parser.add_argument("--examples", type=int, default=40)
+    parser.add_argument("--examples", type=int, default=1000, help="first N dev examples")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--blocks", type=int, default=2)
+    parser.add_argument("--blocks", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
 
@@ -67,6 +70,7 @@ def main() -> None:
         local = open_model(name, decoding="label_logprob")
         runs = {f"served, {c} in flight": c for c in args.concurrency} | {"in-process": 0}
         seconds: dict[str, list[float]] = {run: [] for run in runs}
+        decided: dict[str, list[str | None]] = {}
         for _ in range(args.blocks):
             for run, concurrency in runs.items():
                 if concurrency:
@@ -81,16 +85,23 @@ def main() -> None:
                     local.forget_cache()
                 evaluator = StudentEvaluator(student, task.schema, artifact.prompt.user_template)
                 started = time.perf_counter()
-                evaluator.label_scores(artifact.prompt.system, examples)
+                rows = evaluator.label_scores(artifact.prompt.system, examples)
                 seconds[run].append(time.perf_counter() - started)
+                decided[run] = [
+                    decide(row, artifact.prompt.labels, artifact.calibration) for row in rows
+                ]
                 print(f"{run}: {seconds[run][-1]:.1f} s", flush=True)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    _write(args, seconds, len(examples))
+    agreement = {
+        run: sum(a == b for a, b in zip(found, decided["in-process"], strict=True)) / len(found)
+        for run, found in decided.items()
+    }
+    _write(args, seconds, agreement, len(examples))
 
 
-def _write(args, seconds: dict[str, list[float]], n: int) -> None:
+def _write(args, seconds: dict[str, list[float]], agreement: dict[str, float], n: int) -> None:
     one = f"served, {min(args.concurrency)} in flight"
     base = sum(seconds[one])
     rows = {
@@ -98,6 +109,7 @@ def _write(args, seconds: dict[str, list[float]], n: int) -> None:
             "seconds": [round(s, 2) for s in times],
             "examples_per_second": round(n * len(times) / sum(times), 3),
             "speed_up_over_one_in_flight": round(base / sum(times), 2),
+            "decisions_as_in_process": round(agreement[run], 3),
         }
         for run, times in seconds.items()
     }
@@ -119,14 +131,15 @@ def _write(args, seconds: dict[str, list[float]], n: int) -> None:
         f"artifact's system prompt, in {args.blocks} blocks that take turns; {record['server']}.",
         "",
         "| run | seconds per block | examples / s | speed-up over "
-        f"{min(args.concurrency)} in flight |",
-        "|---|---|---:|---:|",
+        f"{min(args.concurrency)} in flight | decisions as in-process |",
+        "|---|---|---:|---:|---:|",
     ]
     for run, row in rows.items():
         times = ", ".join(f"{s:.1f}" for s in row["seconds"])
         lines.append(
             f"| {run} | {times} | {row['examples_per_second']:.2f} | "
-            f"{row['speed_up_over_one_in_flight']:.2f}× |"
+            f"{row['speed_up_over_one_in_flight']:.2f}× | "
+            f"{100 * row['decisions_as_in_process']:.0f}% |"
         )
     (args.out / "served-concurrency.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -174,13 +174,15 @@ def test_a_served_student_scores_labels_by_logprobs_as_the_local_model_does(
 def test_served_and_in_process_decisions_agree_on_the_demos_dev_claims(
     served_student, local_student
 ):
-    """Every dev claim of the demo under its compiled rules-only prompt and calibration.
+    """The demo's first 40 dev claims under its compiled rules-only prompt and calibration
+    (all 89, at several concurrencies: benchmarks/served_concurrency.py).
 
-    Issue 21 asks for 95% agreement; measured here: 90% (80 of 89). llama.cpp's CPU kernels
-    round differently for different batch shapes, and the server evaluates a claim in whatever
-    pieces its prefix cache leaves (the same claim scored right after another moves by up to
-    0.03 nats), so decisions the in-process student makes by a hair can flip. Checked: label
-    scores within 0.15 nats, every disagreement a near tie in-process, and at least 85% alike.
+    Issue 21 asks for 95% agreement; a first run here measured 90% on all 89 dev claims.
+    llama.cpp's CPU kernels round differently for different batch shapes, and the server
+    evaluates a claim in whatever pieces its prefix cache leaves (the same claim scored right
+    after another moves by up to 0.03 nats), so decisions the in-process student makes by a
+    hair can flip. Checked: label scores within 0.15 nats, every disagreement a near tie
+    in-process, and at least 85% alike.
     """
     artifact = pldc.load(RULES_ONLY).artifact
     prompt, labels = artifact.prompt, artifact.prompt.labels
@@ -188,7 +190,7 @@ def test_served_and_in_process_decisions_agree_on_the_demos_dev_claims(
 
     def scores(student) -> list[dict[str, float]]:
         evaluator = StudentEvaluator(student, task.schema, prompt.user_template)
-        return evaluator.label_scores(prompt.system, list(data.dev))
+        return evaluator.label_scores(prompt.system, list(data.dev[:40]))
 
     remote, local = scores(served(served_student, concurrency=1)), scores(local_student)
     offsets = artifact.calibration.label_offsets
@@ -201,7 +203,7 @@ def test_served_and_in_process_decisions_agree_on_the_demos_dev_claims(
             disagreements += 1
             first, second = sorted((in_process[k] + offsets[k] for k in labels), reverse=True)[:2]
             assert first - second < 0.15
-    assert len(local) >= 80 and 1 - disagreements / len(local) >= 0.85
+    assert 1 - disagreements / len(local) >= 0.85
 
 
 @pytest.mark.real_model
