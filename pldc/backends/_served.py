@@ -17,6 +17,7 @@ backoff; authentication and bad-request errors are not.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 
@@ -37,7 +38,8 @@ class ServedBackend(Backend):
     """`model` on the OpenAI-compatible server at `api_base`, with `tokenizer` its own.
 
     `concurrency` is how many requests pldc keeps in flight (the evaluator scores that many
-    examples at once); `max_retries` and `timeout` (seconds) go to the `openai` client. Raises
+    examples at once); `max_retries` and `timeout` (seconds) go to the `openai` client;
+    `api_key` defaults to OPENAI_API_KEY, and is never recorded. Raises
     `ModelError` when the server cannot be reached or refuses the model.
     """
 
@@ -59,7 +61,8 @@ class ServedBackend(Backend):
             raise ModelError(f"concurrency {concurrency}: give 1 or more requests in flight.")
         self._client = OpenAI(
             base_url=api_base,
-            api_key=api_key or "no-key",
+            # A local server wants no key, but the client insists on one.
+            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "no-key",
             max_retries=max_retries,
             timeout=timeout,
         )
