@@ -10,6 +10,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
 from rich.console import Console
@@ -107,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         )
     compile_.add_argument(
         "--concurrency",
-        type=int,
+        type=_positive,
         default=4,
         metavar="N",
         help="requests kept in flight to a served model (default: 4)",
@@ -211,6 +212,9 @@ def _dry_run(args, task, data, settings, student_name: str, teacher_name: str) -
         counters[role], counted = token_counter(name, api_base, tokenizer)
         hosted = "/" in name and api_base is None and not name.endswith(".gguf")
         models[role] = (name, counted, hosted)
+    # The budget must hold the scaffold, as a real compile checks; contexts are not known here.
+    tokenizer_only = SimpleNamespace(count_tokens=counters["student"], context_window=None)
+    fit_to_student(task, data, tokenizer_only, settings.token_budget, str(args.task_file))
     stages = estimate(
         task.schema,
         data,
@@ -220,6 +224,13 @@ def _dry_run(args, task, data, settings, student_name: str, teacher_name: str) -
     )
     print_costs(console, stages, models)
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: give 1 or more")
+    return value
 
 
 def _served_options(role: str, args: argparse.Namespace) -> tuple[str | None, str | None]:

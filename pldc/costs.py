@@ -4,9 +4,11 @@ cost map. No model is called; token counts use each model's own tokenizer (a GGU
 vocabulary loaded without its weights) where there is one.
 
 Every figure is an upper bound from the settings: a stage may stop early (verification drops
-rules, the resolution loop ends when nothing conflicts, the budget trims prompts). Student
-tokens are what a provider would bill, each call's whole prompt; a local student reuses the
-KV cache of the shared system prompt and evaluates far fewer.
+rules, the resolution loop ends when nothing conflicts, the budget trims prompts, scores seen
+before are reused). A student call scores one example on every label; a served student
+sends one request per label-token prefix for it. Student tokens are what a provider would
+bill, each call's whole prompt; a local student reuses the KV cache of the shared system
+prompt and evaluates far fewer.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pldc.data import TaskData
 from pldc.extract import RULE_MAX_TOKENS
 from pldc.render import render_extraction_messages, render_messages, render_user_template
 from pldc.settings import CompileSettings
+from pldc.stages.candidates import MIN_SEARCH_EXAMPLES
 from pldc.task import TaskSchema
 
 TEACHER_REPLY_TOKENS = 256
@@ -66,7 +69,12 @@ def estimate(
     rule = 40  # tokens of one written rule, about
     prompt = settings.token_budget + case
     with_one_rule = min(settings.token_budget, _scaffold(schema, count_student) + rule) + case
-    selection = min(settings.selection_examples, len(data.dev) + len(data.train))
+    verify_n = min(settings.verify_examples, len(data.train)) if settings.verify else 0
+    used = teacher_n + verify_n + settings.resolve_rounds * settings.resolve_examples
+    spare = max(0, len(data.train) - used)
+    selection = min(max(settings.selection_examples, len(data.dev)), len(data.dev) + spare)
+    held = max(0, min(settings.gate_examples, selection - MIN_SEARCH_EXAMPLES))
+    searched_on = selection - held
     baselines = 1 if settings.rules_only or not settings.demonstrations else 2
     rules = teacher_n  # one rule per teacher example, before merging
 
@@ -100,12 +108,15 @@ def estimate(
         )
     )
     if settings.verify:
-        checks = (rules + 1) * min(settings.verify_examples, len(data.train))
-        stages.append(_student("rule verification", checks, with_one_rule))
-    stages.append(_student("search", settings.trials * selection, prompt))
-    stages.append(_student("final gate", baselines * selection, prompt))
-    final = (baselines + 1) * (selection + len(data.dev) + len(data.test))
-    stages.append(_student("final evaluation", final, prompt))
+        stages.append(_student("rule verification", (rules + 1) * verify_n, with_one_rule))
+    stages.append(_student("search", settings.trials * searched_on, prompt))
+    stages.append(_student("final gate", (baselines + 1) * (held or searched_on), prompt))
+    evaluated = searched_on + len(data.dev) + len(data.test)
+    stages.append(_student("final evaluation", (baselines + 1) * evaluated, prompt))
+    if settings.rule_evidence:
+        stages.append(_student("rule evidence", rules * len(data.dev), prompt))
+    if settings.objective == "pareto":
+        stages.append(_student("Pareto front evaluation", settings.trials * evaluated, prompt))
     return stages
 
 

@@ -157,7 +157,7 @@ def _split_given_sets(
         )
     every = [ex for name in examples for ex in examples[name]]
     check_inputs_not_empty(every, source)
-    _check_unique_ids(every, task.id_column or "id", source)
+    _check_unique_ids(every, task.id_column or "id", f"{source}: across the given sets")
     check_duplicates(every, source, split=False)
     missing = {"dev", "test"} - set(examples)
     if missing:
@@ -292,10 +292,12 @@ def _to_examples(
             f"{described} ×{len(ids)} (first: example {ids[0]!r})"
             for described, ids in unknown.items()
         )
+        of = "" if where == "Task.data" else f" of {where}"
         raise DataError(
             f"{source}: labels outside the signature's label set {list(schema.labels)} in "
-            f"column {label_column!r}: {detail}. Fix those values in the data, or add new labels "
-            "to the Literal[...] of the output field."
+            f"column {label_column!r}{of}: {detail}. Fix those values in the data, or add new "
+            "labels to the Literal[...] of the output field (-1 is a `datasets` split's "
+            "missing label: give a labelled split)."
         )
     _check_unique_ids(examples, id_column, source)
     return examples, (groups if group_column is not None else None)

@@ -149,8 +149,8 @@ def check_duplicates(examples: Sequence[Labelled], source: str, *, split: bool =
         kept = (
             "each is kept within one split, so no text is in two splits."
             if split
-            else "in sets given already split, a text in train and in dev or test makes "
-            "their scores overstate; drop the copies from one set."
+            else "a text given in two sets (train and test, say) makes the later set's "
+            "scores overstate, so drop it from one; copies within one set stay together."
         )
         warnings.warn(
             f"{source}: {len(duplicates)} input text(s) occur more than once ({copies} "

@@ -20,7 +20,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO
 
-from pldc.errors import BusyError
+from pldc.errors import BusyError, SettingsError
 
 try:
     import fcntl
@@ -54,10 +54,11 @@ def _locks(run_dir: Path, storage: str | None) -> list[tuple[Path, str, str]]:
         )
     ]
     database = storage_file(storage)
-    if database is not None:
+    if database is not None and database.name:  # a storage without a file name fails later
+        # Not "<file>.lock": Optuna's journal file backend takes that name for its own lock.
         locks.append(
             (
-                database.with_name(database.name + ".lock"),
+                database.with_name(database.name + ".pldc-lock"),
                 f"the study storage {storage}",
                 "give this compile a storage of its own (--storage); compiles on several "
                 "machines share one study through a database server (postgresql://…)",
@@ -68,8 +69,13 @@ def _locks(run_dir: Path, storage: str | None) -> list[tuple[Path, str, str]]:
 
 @contextmanager
 def _exclusive(lock_path: Path, what: str, fix: str, create: bool = True) -> Iterator[None]:
-    if create:
+    if create and lock_path.name == LOCK_FILE:  # a run directory is made; a storage's is not
         lock_path.parent.mkdir(parents=True, exist_ok=True)
+    if create and not lock_path.parent.is_dir():
+        raise SettingsError(
+            f"{what}: folder {lock_path.parent} does not exist; create it or give another path.",
+            "storage",
+        )
     with lock_path.open("a+" if create else "r") as handle:
         if not _try_lock(handle):
             handle.seek(0)
@@ -119,7 +125,7 @@ def journal_file(storage: str | None) -> Path | None:
     if storage is None or not storage.startswith(JOURNAL):
         return None
     rest = storage[len(JOURNAL) :]
-    return Path(rest[2:] if rest.startswith("//") else rest)
+    return Path(rest[2:] if rest.startswith("//") else rest).expanduser()
 
 
 def storage_file(storage: str | None) -> Path | None:

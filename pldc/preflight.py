@@ -75,6 +75,12 @@ def check_model_name(name: str, flag: str) -> None:
 def check_served_model(role: str, name: str, api_base: str | None, tokenizer: str | None) -> None:
     """Refuse a served model without its own tokenizer, or a tokenizer with no server, before
     any model loads (`open_model` would refuse the first after loading the other model)."""
+    if api_base is not None and (name in CATALOGUE or name.endswith(".gguf")):
+        raise ModelError(
+            f"--{role} {name} is a local model, which runs in-process, so --{role}-api-base "
+            f"{api_base} would be ignored; to reach it on your server, give --{role} "
+            f"openai/<its name on the server> and --{role}-tokenizer {name}."
+        )
     if api_base is not None and tokenizer is None:
         raise ModelError(
             f"--{role} {name} at --{role}-api-base {api_base}: pldc counts a served model's "
@@ -107,10 +113,10 @@ def check_storage_url(storage: str) -> None:
 
     journal = journal_file(storage)
     if journal is not None:
-        if not journal.name or not journal.parent.is_dir():
+        if not journal.name or journal.is_dir() or not journal.parent.is_dir():
             raise SettingsError(
                 f"--storage {storage!r}: give a journal file in an existing folder, e.g. "
-                "journal:.pldc/study.log.",
+                "journal:study.log.",
                 "storage",
             )
         return

@@ -47,8 +47,15 @@ class PLD(dspy.teleprompt.Teleprompter):
         **settings: Any,
     ) -> None:
         super().__init__()
-        from pldc.presets import load_preset, settings_with
+        from pldc.presets import load_preset, setting_names, settings_with
 
+        unknown = sorted(set(settings) - set(setting_names()))
+        if unknown:
+            raise SettingsError(
+                f"PLD(...) got unknown settings {unknown}; the settings are the fields of "
+                f"pldc.CompileSettings: {', '.join(setting_names())}.",
+                unknown[0],
+            )
         values = {**(load_preset(preset) if preset else {}), **settings}
         values["token_budget"] = token_budget
         self.settings = settings_with(values, source="PLD(...)")
@@ -86,6 +93,8 @@ class PLD(dspy.teleprompt.Teleprompter):
             )
         if kwargs:
             raise SettingsError(f"PLD.compile got unknown arguments {sorted(kwargs)}.", "compile")
+        from pldc.data import load_task_data
+
         predictor = _single_predictor(student)
         signature = predictor.signature
         lm = predictor.lm or dspy.settings.lm
@@ -94,15 +103,21 @@ class PLD(dspy.teleprompt.Teleprompter):
             train=list(trainset),
             dev=list(valset) if valset else None,
         )
+        # Everything that needs no model first, then the student, then the teacher (the
+        # largest model): a mistake in the data or the student stops before it loads.
+        data = load_task_data(task, "PLD.compile")
+        student_model = _backend(lm, "student", self.student_tokenizer)
+        teacher_model = _backend(self.teacher, "teacher", None) if self.teacher else None
         artifact = compile_task(
             task,
-            teacher=_backend(self.teacher, "teacher", None) if self.teacher else _default_teacher(),
-            student=_backend(lm, "student", self.student_tokenizer),
+            teacher=teacher_model or _default_teacher(),
+            student=student_model,
             settings=self.settings,
             run_dir=self.run_dir,
             source="PLD.compile",
+            data=data,
         )
-        return CompiledProgram(artifact, student=_backend(lm, "student", self.student_tokenizer))
+        return CompiledProgram(artifact, student=student_model)
 
 
 class CompiledProgram(dspy.Module):
@@ -166,6 +181,13 @@ def _single_predictor(student: Any) -> Any:
             "compiles one classification predictor (a dspy.Predict over a signature whose "
             "output is a Literal of the labels)."
         )
+    outputs = list(predictors[0].signature.output_fields)
+    if len(outputs) != 1:
+        raise TaskFileError(
+            f"PLD.compile: the student's predictor writes {', '.join(outputs)}; pldc's student "
+            "answers directly, with no reasoning field: give dspy.Predict(YourSignature), not "
+            "dspy.ChainOfThought."
+        )
     return predictors[0]
 
 
@@ -180,6 +202,13 @@ def _backend(model: Any, role: str, tokenizer: str | None) -> Backend:
         if isinstance(getattr(engine, "backend", None), Backend):
             return engine.backend  # a pldc model plugged into DSPy (BackendEngine)
         api_base = model.kwargs.get("api_base")
+        if api_base and not tokenizer:
+            raise SettingsError(
+                f"PLD: the {role} dspy.LM {model.model!r} is served at {api_base}; pldc counts "
+                "its budget with its own tokenizer: give PLD(student_tokenizer=...), its .gguf "
+                "file, a local model name or its tokenizer.json.",
+                "student_tokenizer",
+            )
         return open_model(
             model.model,
             api_base=api_base,

@@ -45,8 +45,10 @@ def test_a_dry_run_counts_each_stage_from_the_settings_and_exits_0(capsys, monke
     assert code == 0
     assert row(out, "teacher extraction")[0] == 24
     search = row(out, "search")
-    assert search[:4] == [0, 0, 0, 5 * 300]  # trials times the 300 selection examples
-    assert search[4] > 5 * 300 * 100  # each call holds at least the scaffold and the case
+    # trials times the 200 selection examples the search scores (100 are held for the gate)
+    assert search[:4] == [0, 0, 0, 5 * 200]
+    assert search[4] > 5 * 200 * 100  # each call holds at least the scaffold and the case
+    assert row(out, "final gate")[3] == 3 * 100  # searched, zero-shot, few-shot on the 100
     assert "no model was called" in out
     assert out.count("at litellm's listed price") == 2
 
@@ -59,7 +61,7 @@ def test_a_dry_run_counts_local_models_with_their_own_tokenizers(capsys, monkeyp
     assert code == 0
     assert "gguf:qwen2.5-coder-0.5b-instruct-q4_k_m@" in out.replace("\n", "")
     assert out.count("no API fee") == 2
-    assert row(out, "final gate")[3] == 300  # rules only: zero-shot is the one baseline
+    assert row(out, "final gate")[3] == 2 * 100  # rules only: searched and zero-shot
 
 
 def test_a_dry_run_of_a_served_model_without_its_tokenizer_stops_before_anything(capsys):
@@ -70,3 +72,12 @@ def test_a_dry_run_of_a_served_model_without_its_tokenizer_stops_before_anything
     )  # fmt: skip
     assert code == 2
     assert "give --student-tokenizer" in out
+
+
+def test_a_dry_run_refuses_what_a_compile_refuses(capsys):
+    code, out = run(["compile", str(DEMO), "--dry-run", "--budget", "40", "--teacher",
+                     "openai/gpt-4o-mini", "--student", "openai/gpt-4o-mini"], capsys)  # fmt: skip
+    assert code == 2 and "cannot hold the prompt scaffold" in out
+    code, out = run(["compile", str(DEMO), "--dry-run", "--student-api-base",
+                     "http://127.0.0.1:9/v1"], capsys)  # fmt: skip
+    assert code == 2 and "is a local model, which runs in-process" in out

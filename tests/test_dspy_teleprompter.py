@@ -96,6 +96,14 @@ def test_a_module_with_two_predictors_and_a_dspy_teacher_program_are_refused(tmp
         )
 
 
+def test_unknown_settings_and_a_chain_of_thought_student_are_refused(tmp_path):
+    with pytest.raises(pldc.SettingsError, match=r"unknown settings \['trails'\]"):
+        pldc.PLD(trails=3)
+    optimizer = pldc.PLD(teacher=FunctionBackend(generate=fake_teacher_reply), run_dir=tmp_path)
+    with pytest.raises(pldc.TaskFileError, match=r"give dspy.Predict\(YourSignature\), not dspy.ChainOfThought"):
+        optimizer.compile(dspy.ChainOfThought(TicketTriage), trainset=examples(ticket_records()))
+
+
 def test_no_student_lm_anywhere_is_a_clear_error(tmp_path):
     optimizer = pldc.PLD(teacher=FunctionBackend(generate=fake_teacher_reply), run_dir=tmp_path)
     with dspy.context(lm=None), pytest.raises(pldc.SettingsError, match="no student model"):

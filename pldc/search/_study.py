@@ -155,6 +155,8 @@ def _storage(url: str | None) -> optuna.storages.BaseStorage | None:
         return None
     journal = journal_file(url)
     if journal is not None:
+        if not journal.name or journal.is_dir() or not journal.parent.is_dir():
+            raise ValueError(f"{journal} is not a file in an existing folder")
         # Optuna's journal file: one append-only log, readable by optuna-dashboard; worker
         # processes on this machine share it through its file lock.
         from optuna.storages.journal import JournalFileBackend, JournalStorage
