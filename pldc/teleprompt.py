@@ -157,6 +157,35 @@ class CompiledProgram(dspy.Module):
         """Write the artifact to `path` (a .json file); returns the path written."""
         return self.artifact.save(path)
 
+    def load(self, path: str | Path, **_: Any) -> CompiledProgram:  # type: ignore[override]
+        """Replace this module's artifact with the one at `path` (checked as `pldc.load`
+        checks it), keeping its student; returns the module."""
+        from pldc.artifact import load_artifact
+
+        self.classifier = CompiledClassifier(load_artifact(path), self.classifier._student)
+        return self
+
+    def dump_state(self, **_: Any) -> dict[str, Any]:
+        """The artifact as JSON data, so a program holding this module saves it too."""
+        return {"pldc_artifact": self.artifact.model_dump(mode="json")}
+
+    def load_state(self, state: dict[str, Any], **_: Any) -> CompiledProgram:
+        """The inverse of `dump_state`: the artifact is validated and its hash checked."""
+        from pldc.errors import ArtifactError
+
+        artifact = CompiledPrompt.model_validate(state["pldc_artifact"])
+        if artifact.with_hash().content_hash != artifact.content_hash:
+            raise ArtifactError("the saved pldc artifact was modified after compiling; recompile.")
+        self.classifier = CompiledClassifier(artifact, self.classifier._student)
+        return self
+
+    def __deepcopy__(self, memo: dict) -> CompiledProgram:
+        # The artifact is frozen and the student is a loaded model: copies share both, as a
+        # DSPy program's copies share their LM.
+        copy = CompiledProgram(self.artifact)
+        copy.classifier = self.classifier
+        return copy
+
     def named_predictors(self) -> list:
         return []  # nothing for another DSPy optimizer to tune: the prompt is compiled
 
