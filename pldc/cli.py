@@ -10,7 +10,6 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 
 import optuna
 from rich.console import Console
@@ -21,6 +20,7 @@ from pldc._litellm import keep_litellm_offline
 from pldc.artifact import load_artifact
 from pldc.backends import Backend, open_model, open_recorded_model
 from pldc.cli_artifact import add_artifact_commands
+from pldc.cli_models import add_served_model_flags, dry_run, served_options
 from pldc.compiler import DEFAULT_RUN_ROOT, compile_task
 from pldc.data import load_task_and_data, load_task_data
 from pldc.errors import (
@@ -90,29 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("task_file", metavar="TASK.py")
     compile_.add_argument("--teacher", help=f"teacher model (default: {DEFAULT_TEACHER})")
     compile_.add_argument("--student", help=f"student model (default: {DEFAULT_STUDENT})")
-    compile_.add_argument(
-        "--teacher-api-base",
-        help="your OpenAI-compatible server for the teacher, e.g. http://127.0.0.1:8000/v1",
-    )
-    compile_.add_argument(
-        "--student-api-base",
-        help="your OpenAI-compatible server for the student (vLLM, llama.cpp's server); the "
-        "student is then --student openai/<name on the server>",
-    )
-    for role in ("teacher", "student"):
-        compile_.add_argument(
-            f"--{role}-tokenizer",
-            metavar="SOURCE",
-            help=f"the served {role}'s own tokenizer and chat template: its .gguf file, a "
-            f"local model name, or its tokenizer.json (needed with --{role}-api-base)",
-        )
-    compile_.add_argument(
-        "--concurrency",
-        type=_positive,
-        default=4,
-        metavar="N",
-        help="requests kept in flight to a served model (default: 4)",
-    )
+    add_served_model_flags(compile_)
     compile_.add_argument(
         "--optimizer",
         metavar="PRESET.toml",
@@ -203,43 +181,8 @@ def _flagged_settings() -> list[DeclaredSetting]:
     return [declared for declared in declared_settings() if declared.flag is not None]
 
 
-def _dry_run(args, task, data, settings, student_name: str, teacher_name: str) -> int:
-    from pldc.costs import estimate, print_costs, token_counter
-
-    counters, models = {}, {}
-    for role, name in (("teacher", teacher_name), ("student", student_name)):
-        api_base, tokenizer = _served_options(role, args)
-        counters[role], counted = token_counter(name, api_base, tokenizer)
-        hosted = "/" in name and api_base is None and not name.endswith(".gguf")
-        models[role] = (name, counted, hosted)
-    # The budget must hold the scaffold, as a real compile checks; contexts are not known here.
-    tokenizer_only = SimpleNamespace(count_tokens=counters["student"], context_window=None)
-    fit_to_student(task, data, tokenizer_only, settings.token_budget, str(args.task_file))
-    stages = estimate(
-        task.schema,
-        data,
-        settings,
-        count_teacher=counters["teacher"],
-        count_student=counters["student"],
-    )
-    print_costs(console, stages, models)
-    return 0
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: give 1 or more")
-    return value
-
-
-def _served_options(role: str, args: argparse.Namespace) -> tuple[str | None, str | None]:
-    """The role's --ROLE-api-base and --ROLE-tokenizer."""
-    return getattr(args, f"{role}_api_base"), getattr(args, f"{role}_tokenizer")
-
-
 def _open_role(role: str, name: str, args: argparse.Namespace, progress) -> Backend:
-    api_base, tokenizer = _served_options(role, args)
+    api_base, tokenizer = served_options(role, args)
     return open_model(
         name,
         api_base=api_base,
@@ -271,10 +214,10 @@ def _compile(args: argparse.Namespace) -> int:
     named_teacher, teacher_name = _model_choice("teacher", args, task, DEFAULT_TEACHER, source)
     models = {named_student: student_name, named_teacher: teacher_name}
     for role, name in (("student", student_name), ("teacher", teacher_name)):
-        check_served_model(role, name, *_served_options(role, args))
+        check_served_model(role, name, *served_options(role, args))
     check_before_models(output=output, run_dir=run_dir, storage=args.storage, models=models)
     if args.dry_run:
-        return _dry_run(args, task, data, settings, student_name, teacher_name)
+        return dry_run(args, task, data, settings, student_name, teacher_name)
     with compile_lock(run_dir, args.storage, create=False):
         pass  # refused now, before the models load, if another compile runs; compile_task locks
     progress = RichProgress()

@@ -52,8 +52,29 @@ def estimate(
     """The stages of one compile with `settings`, each as at most this many calls and tokens."""
     template = render_user_template(schema)
     teacher_n = min(settings.teacher_examples, len(data.train))
-    shown = list(data.train[:teacher_n])
+    case = fmean(_case_tokens(example, template, count_student) for example in data.train)
+    prompt = settings.token_budget + case
+    stages = _teacher_stages(schema, data, settings, teacher_n, prompt, count_teacher)
+    with_one_rule = min(settings.token_budget, _scaffold(schema, count_student) + RULE) + case
+    return stages + _student_stages(data, settings, teacher_n, prompt, with_one_rule)
+
+
+RULE = 40
+"""Tokens of one written rule, about."""
+
+
+def _teacher_stages(
+    schema: TaskSchema,
+    data: TaskData,
+    settings: CompileSettings,
+    teacher_n: int,
+    prompt: float,
+    count_teacher: Callable[[str], int],
+) -> list[StageCost]:
+    """Extraction, generalising and merging (one rule per teacher example, before merging),
+    and conflict resolution."""
     peers = 1 + settings.induction_peers + (1 if settings.extraction_contrast else 0)
+    shown = list(data.train[:teacher_n])
     extraction_prompt = (
         fmean(
             sum(
@@ -65,20 +86,8 @@ def estimate(
         if shown
         else 0.0
     )
-    case = fmean(_case_tokens(example, template, count_student) for example in data.train)
-    rule = 40  # tokens of one written rule, about
-    prompt = settings.token_budget + case
-    with_one_rule = min(settings.token_budget, _scaffold(schema, count_student) + rule) + case
-    verify_n = min(settings.verify_examples, len(data.train)) if settings.verify else 0
-    used = teacher_n + verify_n + settings.resolve_rounds * settings.resolve_examples
-    spare = max(0, len(data.train) - used)
-    selection = min(max(settings.selection_examples, len(data.dev)), len(data.dev) + spare)
-    held = max(0, min(settings.gate_examples, selection - MIN_SEARCH_EXAMPLES))
-    searched_on = selection - held
-    baselines = 1 if settings.rules_only or not settings.demonstrations else 2
-    rules = teacher_n  # one rule per teacher example, before merging
-
-    stages = [
+    rounds, edits = settings.resolve_rounds, settings.resolve_edits
+    return [
         StageCost(
             "teacher extraction",
             teacher_n,
@@ -89,29 +98,40 @@ def estimate(
         ),
         StageCost(
             "generalising and merging rules",
-            2 * rules,
-            2 * rules * 3 * rule,
-            2 * rules * TEACHER_REPLY_TOKENS,
+            2 * teacher_n,
+            2 * teacher_n * 3 * RULE,
+            2 * teacher_n * TEACHER_REPLY_TOKENS,
             0,
             0,
         ),
-    ]
-    rounds = settings.resolve_rounds
-    stages.append(
         StageCost(
             "conflict resolution",
-            rounds * settings.resolve_edits,
-            round(rounds * settings.resolve_edits * prompt),
-            rounds * settings.resolve_edits * TEACHER_REPLY_TOKENS,
+            rounds * edits,
+            round(rounds * edits * prompt),
+            rounds * edits * TEACHER_REPLY_TOKENS,
             rounds * settings.resolve_examples,
             round(rounds * settings.resolve_examples * prompt),
-        )
-    )
+        ),
+    ]
+
+
+def _student_stages(
+    data: TaskData, settings: CompileSettings, rules: int, prompt: float, with_one_rule: float
+) -> list[StageCost]:
+    """Verification, the search, the gate, the final evaluation, and what settings add."""
+    verify_n = min(settings.verify_examples, len(data.train)) if settings.verify else 0
+    used = rules + verify_n + settings.resolve_rounds * settings.resolve_examples
+    spare = max(0, len(data.train) - used)
+    selection = min(max(settings.selection_examples, len(data.dev)), len(data.dev) + spare)
+    held = max(0, min(settings.gate_examples, selection - MIN_SEARCH_EXAMPLES))
+    searched_on = selection - held
+    baselines = 1 if settings.rules_only or not settings.demonstrations else 2
+    evaluated = searched_on + len(data.dev) + len(data.test)
+    stages = []
     if settings.verify:
         stages.append(_student("rule verification", (rules + 1) * verify_n, with_one_rule))
     stages.append(_student("search", settings.trials * searched_on, prompt))
     stages.append(_student("final gate", (baselines + 1) * (held or searched_on), prompt))
-    evaluated = searched_on + len(data.dev) + len(data.test)
     stages.append(_student("final evaluation", (baselines + 1) * evaluated, prompt))
     if settings.rule_evidence:
         stages.append(_student("rule evidence", rules * len(data.dev), prompt))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import pldc.backends
 import pldc.cli
 from pldc.cli import main
 
@@ -21,6 +22,7 @@ def no_model_may_open(monkeypatch):
         raise AssertionError("--dry-run opened a model")
 
     monkeypatch.setattr(pldc.cli, "open_model", refuse)
+    monkeypatch.setattr(pldc.backends, "open_model", refuse)
 
 
 def run(argv, capsys) -> tuple[int, str]:
