@@ -83,3 +83,10 @@ def test_a_dry_run_refuses_what_a_compile_refuses(capsys):
     code, out = run(["compile", str(DEMO), "--dry-run", "--student-api-base",
                      "http://127.0.0.1:9/v1"], capsys)  # fmt: skip
     assert code == 2 and "is a local model, which runs in-process" in out
+
+
+def test_no_request_in_flight_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["compile", str(DEMO), "--dry-run", "--concurrency", "0"])
+    assert exited.value.code == 2
+    assert "--concurrency: 0: give 1 or more" in capsys.readouterr().err

@@ -15,7 +15,7 @@ import pytest
 from conftest import slow_toy_evaluator, toy_task
 from test_search_pruning import _pool
 
-from pldc import BudgetError, BusyError, PLDError
+from pldc import BudgetError, BusyError, PLDError, SettingsError
 from pldc.compiler import compile_task
 from pldc.data import load_task_data
 from pldc.embed import TfidfEmbedder
@@ -154,6 +154,35 @@ def test_a_compile_on_a_sqlite_study_file_another_holds_is_refused_naming_the_st
     assert f"is using the study storage {storage};" in str(refused.value)
     assert "--storage" in str(refused.value)
     assert teacher.calls == [] and student.calls == []
+
+
+def test_a_journal_study_file_is_locked_under_a_name_optuna_does_not_use(
+    tmp_path, teacher, student
+):
+    """Optuna's journal backend locks `<file>.lock` itself; pldc's lock must not be that file,
+    or a compile waits on its own lock and Optuna deletes it (found by a fresh user)."""
+    storage = f"journal:{tmp_path / 'study.log'}"
+    with compile_lock(tmp_path / "other", storage), pytest.raises(BusyError) as refused:
+        compile_toy(tmp_path / "run", teacher, student, storage=storage)
+    assert f"is using the study storage {storage};" in str(refused.value)
+
+    started = time.perf_counter()
+    artifact = compile_toy(tmp_path / "run", teacher, student, storage=storage)
+    assert time.perf_counter() - started < 20  # no wait on a lock of its own
+    assert len(artifact.provenance.trials) == SETTINGS.trials
+    assert (tmp_path / "study.log.pldc-lock").exists()
+
+
+@pytest.mark.parametrize(
+    "storage", ["journal:/nonexistent-pldc/dir/study.log", "journal:", "journal:{tmp}"]
+)
+def test_a_journal_storage_in_no_folder_is_refused_and_no_folder_is_made(
+    tmp_path, teacher, student, storage
+):
+    storage = storage.format(tmp=tmp_path)
+    with pytest.raises(SettingsError, match="storage"):
+        compile_toy(tmp_path / "run", teacher, student, storage=storage)
+    assert not Path("/nonexistent-pldc").exists()
 
 
 def test_the_lock_ends_with_the_compile_that_held_it_even_when_it_failed(
