@@ -220,8 +220,8 @@ def test_a_compile_with_a_served_student_stops_cleanly_when_the_server_dies_then
     demo = pldc.Task(
         signature=task.signature,
         train=[record(e) for e in data.train[:40]],
-        dev=[record(e) for e in data.dev[:8]],
-        test=[record(e) for e in data.test[:6]],
+        dev=[record(e) for e in data.dev[:6]],
+        test=[record(e) for e in data.test[:4]],
         name="legal_intake_slice",
     )
     path, _ = resolve_gguf(DEFAULT_STUDENT)
@@ -234,7 +234,7 @@ def test_a_compile_with_a_served_student_stops_cleanly_when_the_server_dies_then
         resolve_rounds=0,
         verify=False,
         rules_only=True,
-        selection_examples=8,
+        selection_examples=6,
     )
 
     class KillAtSearch(NullProgress):
@@ -278,7 +278,7 @@ def test_a_compile_with_a_served_student_stops_cleanly_when_the_server_dies_then
             out = artifact.save(tmp_path / "served.json")
 
             loaded = pldc.load(out)  # reaches the recorded server with the recorded tokenizer
-            claims = [e.inputs for e in data.test[:6]]
+            claims = [e.inputs for e in data.test[:4]]
             assert all(loaded.predict(**inputs) in task.schema.labels for inputs in claims)
             assert open_recorded_model(artifact.student).identity == artifact.student
             local = open_model(DEFAULT_STUDENT, decoding="label_logprob")
