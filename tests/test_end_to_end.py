@@ -36,6 +36,15 @@ task = pldc.Task(
 )
 """
 
+# Fewer verification examples, resolution examples and edits, and selection examples than the
+# defaults, for the suite's time: the two compiles below are most of the end-to-end test's cost.
+PRESET = """
+verify_examples = 12
+resolve_examples = 8
+resolve_edits = 1
+selection_examples = 12
+"""
+
 
 class RecordingBackend(Backend):
     def __init__(self, inner: Backend, log: list) -> None:
@@ -55,6 +64,8 @@ class RecordingBackend(Backend):
 def compile_slice(tmp_path: Path, monkeypatch, run: str, log: list) -> Path:
     task_file = tmp_path / "slice_task.py"
     task_file.write_text(TASK_FILE)
+    preset = tmp_path / "slice_preset.toml"
+    preset.write_text(PRESET)
 
     def recording_open_model(name, **kwargs):
         backend = open_model(name, **kwargs)
@@ -65,6 +76,8 @@ def compile_slice(tmp_path: Path, monkeypatch, run: str, log: list) -> Path:
     argv = [
         "compile",
         str(task_file),
+        "--optimizer",
+        str(preset),
         "--teacher-examples",
         "4",
         "--trials",
