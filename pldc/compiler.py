@@ -83,6 +83,10 @@ def compile_task(
         embedder=embedder,
         data=data,
     )
+    note = getattr(workspace.progress, "note", None)  # a Progress of the user's may have none
+    if note is not None:
+        where = rule_search.storage_url(workspace, storage)
+        note(f"search study {rule_search.study_name(workspace)} in {where}")
     with compile_lock(run_dir, storage):
         return _run_stages(workspace, storage, open_worker_evaluator)
 

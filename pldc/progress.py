@@ -39,6 +39,9 @@ class NullProgress:
     def stage(self, description: str, total: int | None = None) -> Iterator[StageProgress]:
         yield _SilentStage()
 
+    def note(self, text: str) -> None:
+        pass
+
 
 class _RichStage:
     def __init__(self, bar, task_id) -> None:
@@ -123,6 +126,10 @@ class RichProgress:
         )
         self._depth = 0
         self._every = every
+
+    def note(self, text: str) -> None:
+        """One line of its own, between stages (what the compile is about to do)."""
+        self.console.print(text, soft_wrap=True, highlight=False, markup=False)
 
     @contextmanager
     def stage(self, description: str, total: int | None = None) -> Iterator[StageProgress]:

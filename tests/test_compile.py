@@ -14,6 +14,7 @@ from pldc.compiler import compile_task
 from pldc.data import load_task_data
 from pldc.embed import TfidfEmbedder
 from pldc.evaluate import StudentEvaluator, score_predictions
+from pldc.progress import NullProgress
 from pldc.render import render_candidates
 from pldc.settings import CompileSettings
 from pldc.store import JsonlStore
@@ -232,6 +233,102 @@ def test_contrastive_extraction_shows_each_case_a_differently_labelled_twin(
     ]
     assert len(extraction) == settings.teacher_examples
     assert artifact.rules
+
+
+class NotingProgress(NullProgress):
+    """Records the compile's notes and stages, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def note(self, text):
+        self.events.append(f"note: {text}")
+
+    def stage(self, description, total=None):
+        self.events.append(f"stage: {description}")
+        return super().stage(description, total)
+
+
+def test_the_study_name_is_said_before_the_teacher_runs_and_is_the_one_searched(
+    tmp_path, teacher, student
+):
+    """Issue 21, item 6: printed at the start of the compile, recorded in the artifact."""
+    progress = NotingProgress()
+    artifact = compile_task(
+        toy_task(),
+        teacher=teacher,
+        student=student,
+        settings=SETTINGS,
+        run_dir=tmp_path / "run",
+        embedder=TfidfEmbedder(),
+        progress=progress,
+    )
+
+    name = artifact.provenance.study_name
+    storage = f"sqlite:///{(tmp_path / 'run' / 'study.db').resolve()}"
+    assert progress.events[0] == f"note: search study {name} in {storage}"
+    assert f"stage: search, study {name}" in progress.events
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "renamed"),
+    [
+        ("rule_evidence", True, False),
+        ("workers", 2, False),
+        ("gate", False, False),
+        ("trials", 3, True),
+        ("teacher_examples", 4, True),
+        ("verify_examples", 10, True),
+        ("token_budget", 100, True),
+    ],
+)
+def test_the_study_name_changes_with_what_the_search_runs_on_and_over(
+    tmp_path, teacher, student, setting, value, renamed
+):
+    from pldc.stages import rule_search
+    from pldc.stages.workspace import open_workspace
+
+    def name(settings):
+        return rule_search.study_name(
+            open_workspace(
+                toy_task(),
+                teacher=teacher,
+                student=student,
+                settings=settings,
+                run_dir=tmp_path / "run",
+                source="toy",
+                base_dir=None,
+                progress=NullProgress(),
+                embedder=TfidfEmbedder(),
+            )
+        )
+
+    before, after = name(SETTINGS), name(dataclasses.replace(SETTINGS, **{setting: value}))
+
+    assert (before != after) == renamed
+    assert re.fullmatch(rf"{toy_task().display_name}-[0-9a-f]{{12}}", after)
+
+
+def test_a_study_of_that_name_over_other_candidates_is_left_alone(tmp_path, teacher, student):
+    """Same task, models and settings, other candidate rules (a teacher that now answers
+    otherwise): the search gets a study of its own, the old one keeps its trials."""
+    import optuna
+
+    first = compile_toy(tmp_path, teacher, student)
+    storage = f"sqlite:///{tmp_path / 'run/study.db'}"
+    old = optuna.load_study(study_name=first.provenance.study_name, storage=storage)
+    old.set_user_attr("search_key", "0" * 24)
+    trials = len(old.trials)
+    (tmp_path / "run" / "stages.jsonl").unlink()  # the stages run again, the study is found
+
+    again = compile_toy(tmp_path, teacher, student)
+
+    assert again.provenance.study_name.startswith(first.provenance.study_name + "-")
+    assert (
+        len(optuna.load_study(study_name=first.provenance.study_name, storage=storage).trials)
+        == trials
+    )
+    assert [r.text for r in again.rules] == [r.text for r in first.rules]
 
 
 def test_the_study_is_named_by_task_and_carries_what_it_searches(tmp_path, teacher, student):

@@ -70,6 +70,7 @@ def search_rules(
         study = _resumed_study(
             strategy, space, settings, storage, study_name, len(dev), study_attrs or {}
         )
+        study_name = study.study_name
         with progress.stage(f"search, study {study_name}", total=settings.trials) as stage:
             report = _reporter(stage)
             report(study)
@@ -152,8 +153,16 @@ def _resumed_study(
     attrs: Mapping[str, Any],
 ) -> optuna.Study:
     """The study, its abandoned trials failed; a new one is described (`attrs`, metric names)
-    and starts with the strategy's openers."""
+    and starts with the strategy's openers. A study of that name that searched other
+    candidates (its "search_key" attribute) is left alone for one named with a suffix."""
     study = open_study(settings, storage, study_name, dev_size, strategy=strategy)
+    recorded, searched = study.user_attrs.get("search_key"), attrs.get("search_key")
+    if study.trials and recorded and searched and recorded != searched:
+        # Same task, models and settings, other candidates (a teacher that answers otherwise,
+        # another pldc): a study of their own, never trials over the wrong candidates.
+        study = open_study(
+            settings, storage, f"{study_name}-{searched[:6]}", dev_size, strategy=strategy
+        )
     fail_abandoned_trials(study, storage)
     if not study.trials:
         _describe_study(study, strategy, settings, attrs)

@@ -1,7 +1,7 @@
 """Stage 6, the search: which candidate rules the student's prompt keeps, in what order, under
 the token budget (`pldc.search`, where the strategies live).
 
-Stored in an Optuna study named by `key`, in the run directory's `study.db` unless a storage
+Stored in an Optuna study named by `study_name`, in the run directory's `study.db` unless a storage
 URL is given; a stopped search resumes its study.
 """
 
@@ -20,7 +20,7 @@ from pldc.store import content_key
 
 
 def key(workspace: Workspace, candidates: Candidates) -> str:
-    """The study's name (24 hex digits): the search revision, the candidates, how the student
+    """What the study searches (24 hex digits): the search revision, the candidates, how the student
     scores, the data and its splits, the selection examples, the search settings and what the
     student is shown besides the candidates. The worker count is left out, so more workers
     resume the same study."""
@@ -37,19 +37,43 @@ def key(workspace: Workspace, candidates: Candidates) -> str:
     )[:24]
 
 
-def study_name(workspace: Workspace, candidates: Candidates) -> str:
-    """What the study is called in storage: the task's name and 12 hex digits of `key`, e.g.
-    "legal_intake-3f9c0a1b2d4e", readable in optuna-dashboard and still unique to what is
-    searched."""
-    return f"{workspace.task.display_name}-{key(workspace, candidates)[:12]}"
+AFTER_THE_SEARCH = ("workers", "gate", "rule_evidence")
+"""Compile settings that change nothing the search runs on or over, so no study's name."""
 
 
-def study_attributes(workspace: Workspace) -> dict[str, Any]:
-    """The user attributes a new study carries: task, budget, models, objective, pldc version."""
+def study_name(workspace: Workspace) -> str:
+    """What the study is called in storage, known before the teacher runs: the task's name and
+    12 hex digits of what the candidates and the search are made from (search revision, teacher
+    and student, the data and its splits, the settings but `AFTER_THE_SEARCH`, the scaffolds),
+    e.g. "legal_intake-3f9c0a1b2d4e", readable in optuna-dashboard. The candidates themselves
+    are checked against the study's "search_key" attribute (`key`) when it resumes."""
+    settings = asdict(workspace.settings)
+    digest = content_key(
+        "study",
+        SEARCH_REVISION,
+        workspace.teacher.identity.model_dump(mode="json"),
+        scorer_key(workspace.student.identity),
+        workspace.data.fingerprint,
+        {name: value for name, value in settings.items() if name not in AFTER_THE_SEARCH},
+        workspace.student_scaffold(),
+        workspace.teacher_scaffold(),
+    )
+    return f"{workspace.task.display_name}-{digest[:12]}"
+
+
+def storage_url(workspace: Workspace, storage: str | None) -> str:
+    """`storage`, or the run directory's own SQLite file."""
+    return storage or f"sqlite:///{(workspace.run_dir / 'study.db').resolve()}"
+
+
+def study_attributes(workspace: Workspace, candidates: Candidates) -> dict[str, Any]:
+    """The user attributes a new study carries: task, budget, models, objective, pldc version,
+    and `key` as "search_key" (a resumed study must have searched the same candidates)."""
     from pldc import __version__
 
     settings = workspace.settings
     return {
+        "search_key": key(workspace, candidates),
         "task": workspace.task.display_name,
         "token_budget": settings.token_budget,
         "teacher": workspace.teacher.identity.name,
@@ -78,9 +102,9 @@ def run(
         candidates.selection,
         workspace.settings.search_settings(),
         pinned=workspace.pinned,
-        storage=storage or f"sqlite:///{(run_dir / 'study.db').resolve()}",
-        study_name=study_name(workspace, candidates),
-        study_attrs=study_attributes(workspace),
+        storage=storage_url(workspace, storage),
+        study_name=study_name(workspace),
+        study_attrs=study_attributes(workspace, candidates),
         progress=workspace.progress,
         open_worker_evaluator=open_worker_evaluator
         or partial(reopened_evaluator_in, run_dir, workspace.student.identity, workspace.schema),
