@@ -70,8 +70,7 @@ def search_rules(
         study = _resumed_study(
             strategy, space, settings, storage, study_name, len(dev), study_attrs or {}
         )
-        study_name = study.study_name
-        with progress.stage(f"search, study {study_name}", total=settings.trials) as stage:
+        with progress.stage(f"search, study {study.study_name}", total=settings.trials) as stage:
             report = _reporter(stage)
             report(study)
             workers = _workers(
@@ -80,7 +79,7 @@ def search_rules(
                 dev,
                 settings,
                 storage,
-                study_name,
+                study.study_name,
                 open_worker_evaluator,
                 evaluator,
             )
