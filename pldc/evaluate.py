@@ -16,12 +16,14 @@ from pldc.stats import macro_f1_interval
 from pldc.store import JsonlStore, content_key
 from pldc.task import TaskSchema
 
-SCORING_REVISION = 5
+SCORING_REVISION = 6
 """Raised when a student's scores for the same messages change, so stored scores, studies and
 stages computed from the old ones are not reused. 2: block-aligned llama.cpp evaluation.
 3: blocks stop where the last message begins, which runs in one batch. 4: multi-token labels
 continue inside that batch, one KV sequence per label. 5: local models score each label as the
-complete reply, its end of turn included (decoding "reply_logprob")."""
+complete reply, its end of turn included (decoding "reply_logprob"). 6: local models load
+without llama.cpp's weight repacking on every machine (`pldc.backends._cpu`), and a prefix's
+last block is never shorter than 8 tokens unless it is the only one (`_sequences`)."""
 
 
 def scorer_key(student: ModelIdentity) -> dict:

@@ -1,5 +1,6 @@
 """llama-cpp-python's OpenAI-compatible server (`llama-cpp-python[server]`), started on loopback
-with a local GGUF: the real server the served-student tests run against."""
+with a local GGUF through `python -m pldc.llama_server` (the same server, its weights laid out
+as pldc lays out its own): the real server the served-student tests run against."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ ALIAS = "qwen-0.5b"
 
 
 class LlamaServer:
-    """`python -m llama_cpp.server` with `model_path` on 127.0.0.1, on a free port."""
+    """`python -m pldc.llama_server` with `model_path` on 127.0.0.1, on a free port."""
 
     def __init__(
         self, model_path: Path, *, log: Path, port: int | None = None, threads: int | None = None
@@ -29,7 +30,7 @@ class LlamaServer:
         self._command = [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "pldc.llama_server",
             "--model", str(model_path),
             "--model_alias", ALIAS,
             "--host", "127.0.0.1",

@@ -177,13 +177,10 @@ def test_served_and_in_process_decisions_agree_on_the_demos_dev_claims(
     """The demo's first 25 dev claims under its compiled rules-only prompt and calibration
     (all 89, at several concurrencies: benchmarks/served_concurrency.py).
 
-    Issue 21 asks for 95% agreement; benchmarks/results/served-concurrency.md measured 91% on
-    all 89 dev claims, with 1 and with 4 requests in flight.
-    llama.cpp's CPU kernels round differently for different batch shapes, and the server
-    evaluates a claim in whatever pieces its prefix cache leaves (the same claim scored right
-    after another moves by up to 0.03 nats), so decisions the in-process student makes by a
-    hair can flip. Checked: label scores within 0.15 nats, every disagreement a near tie
-    in-process (its top two within 0.3), and at least 80% alike.
+    Issue 21 asks for 95% agreement. The server is started as pldc loads its own models,
+    without llama.cpp's weight repacking (`python -m pldc.llama_server`): repacked kernels
+    round differently for the pieces the server's prefix cache leaves, and a plain server
+    decided 6 of the 89 claims otherwise (benchmarks/results/served-repacked/).
     """
     artifact = pldc.load(RULES_ONLY).artifact
     prompt, labels = artifact.prompt, artifact.prompt.labels
@@ -194,17 +191,14 @@ def test_served_and_in_process_decisions_agree_on_the_demos_dev_claims(
         return evaluator.label_scores(prompt.system, list(data.dev[:25]))
 
     remote, local = scores(served(served_student, concurrency=1)), scores(local_student)
-    offsets = artifact.calibration.label_offsets
-    disagreements = 0
     for by_server, in_process in zip(remote, local, strict=True):
-        assert all(abs(by_server[k] - in_process[k]) < 0.15 for k in labels)
-        if decide(by_server, labels, artifact.calibration) != decide(
-            in_process, labels, artifact.calibration
-        ):
-            disagreements += 1
-            first, second = sorted((in_process[k] + offsets[k] for k in labels), reverse=True)[:2]
-            assert first - second < 0.3  # two labels, each moved by under 0.15
-    assert 1 - disagreements / len(local) >= 0.8
+        assert all(abs(by_server[k] - in_process[k]) < 0.01 for k in labels)
+    calibration = artifact.calibration
+    alike = sum(
+        decide(by_server, labels, calibration) == decide(here, labels, calibration)
+        for by_server, here in zip(remote, local, strict=True)
+    )
+    assert alike / len(local) >= 0.95
 
 
 @pytest.mark.real_model
@@ -283,9 +277,9 @@ def test_a_compile_with_a_served_student_stops_cleanly_when_the_server_dies_then
             assert open_recorded_model(artifact.student).identity == artifact.student
             local = open_model(DEFAULT_STUDENT, decoding="label_logprob")
             in_process = pldc.load(out, student=local)
-            for inputs in claims:  # within the server's batch-shape rounding (see above)
+            for inputs in claims:
                 by_server, here = loaded.scores(**inputs), in_process.scores(**inputs)
-                assert all(abs(by_server[k] - here[k]) < 0.15 for k in task.schema.labels)
+                assert all(abs(by_server[k] - here[k]) < 0.01 for k in task.schema.labels)
         finally:
             restarted.stop()
     finally:

@@ -23,8 +23,10 @@ AMX = CpuInfo("Intel Xeon Platinum 8481C", frozenset({"avx2", "avx512f", "amx_ti
 SYSTEM_INFO = "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | AVX512 = 1 | REPACK = 1 | "
 
 
-def test_weights_are_repacked_on_a_cpu_without_amx():
-    assert choose_weight_layout(NO_AMX, build_features(SYSTEM_INFO), None).use_extra_bufts
+def test_weights_are_not_repacked_on_a_cpu_without_amx_either_for_batch_invariant_scores():
+    layout = choose_weight_layout(NO_AMX, build_features(SYSTEM_INFO), None)
+    assert not layout.use_extra_bufts
+    assert "batch shape" in layout.reason
 
 
 def test_an_amx_cpu_never_repacks_weights():
@@ -157,7 +159,7 @@ def test_every_model_pldc_opens_loads_without_repacking_on_an_amx_cpu(monkeypatc
 def test_a_crashed_decode_names_the_model_the_cpu_and_the_fix():
     from pldc.doctor import check_decode
 
-    layout = choose_weight_layout(NO_AMX, build_features(SYSTEM_INFO), None)
+    layout = choose_weight_layout(NO_AMX, build_features(SYSTEM_INFO), "on")  # repacked
     crash = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"]
     check = check_decode("qwen-test", AMX, layout, command=crash, timeout=60)
     assert not check.ok

@@ -1,16 +1,22 @@
-"""Which CPU kernels llama.cpp may use here, and the one setting that keeps it from crashing.
+"""Which CPU kernels llama.cpp may use here, and the weight layout pldc loads models with.
 
 llama.cpp can copy a model's weights into "extra buffer types" at load time: CPU_REPACK (an
 interleaved layout for AVX2/AVX-512 and Arm kernels) and, in a build compiled with AMX, the AMX
-layout. On some Intel CPUs with AMX (Sapphire Rapids and later) a native build repacks Q4_K
-weights for AMX and segfaults in the first batched matrix multiply, `ggml_backend_amx_mul_mat`
-(llama.cpp issue 20824, closed as stale without a fix; DSPy's CI hit it too). llama.cpp has no
-switch for the AMX layout alone, only `llama_model_params.use_extra_bufts` for all of them, so
-pldc turns extra buffers off exactly when the AMX path could be taken, and keeps CPU_REPACK
-everywhere else.
-docs/kernel-benchmark.md measures the candidates side by side.
+layout. pldc loads every model without them (`llama_model_params.use_extra_bufts = False`):
 
-`PLDC_LLAMA_REPACK=on|off` overrides the choice, e.g. to test a new llama.cpp build.
+- Scores then do not depend on how a server batched the prompt: a served student (llama-cpp-
+  python's server, which evaluates each prompt in whatever pieces its prefix cache leaves)
+  started without repacking scored the demo's 89 dev claims as the in-process student does,
+  within 0.001 nats, deciding all 89 alike; both repacked, 83 of 89, up to 0.14 nats apart
+  (benchmarks/results/served-concurrency.md, served-repacked/).
+- On some Intel CPUs with AMX (Sapphire Rapids and later) a native build repacks Q4_K weights
+  for AMX and segfaults in the first batched matrix multiply, `ggml_backend_amx_mul_mat`
+  (llama.cpp issue 20824, closed as stale without a fix).
+- The student's label scoring is as fast either way (docs/kernel-benchmark.md: 3.27 against
+  3.3 examples/s); the teacher generates about a quarter slower and reads prompts faster.
+
+`PLDC_LLAMA_REPACK=on|off` overrides the choice, e.g. to test a new llama.cpp build ("on" can
+crash on an AMX CPU).
 """
 
 from __future__ import annotations
@@ -91,10 +97,10 @@ def build_features(system_info: str) -> dict[str, str]:
 
 
 def choose_weight_layout(cpu: CpuInfo, build: dict[str, str], override: str | None) -> WeightLayout:
-    """Repack weights unless the AMX layout could be chosen.
+    """Never repack weights, unless `override` says "on" (see the module's docstring).
 
-    AMX is possible when the CPU reports it or the llama.cpp build was compiled with it; either
-    alone is enough to refuse, since a build's AMX flag and the kernel's report can disagree
+    AMX is named in the reason when the CPU reports it or the llama.cpp build was compiled with
+    it; either alone counts, since a build's AMX flag and the kernel's report can disagree
     under virtualisation.
 
     Raises:
@@ -111,7 +117,7 @@ def choose_weight_layout(cpu: CpuInfo, build: dict[str, str], override: str | No
     if cpu.has_amx or amx_in_build:
         where = "CPU" if cpu.has_amx else "llama.cpp build"
         return WeightLayout(False, f"the {where} has AMX, whose repacked kernels crash")
-    return WeightLayout(True, "no AMX on this CPU or in this build")
+    return WeightLayout(False, "repacked kernels round differently for each batch shape")
 
 
 def weight_layout() -> WeightLayout:

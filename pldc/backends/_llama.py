@@ -62,7 +62,7 @@ def check_bindings(bindings: Any = llama_cpp) -> None:
 
 
 @contextmanager
-def _model_params(layout: WeightLayout) -> Iterator[None]:
+def model_params(layout: WeightLayout) -> Iterator[None]:
     """Make `Llama(...)` load with `layout`: llama-cpp-python builds its model parameters from
     `llama_model_default_params()` and exposes no argument for `use_extra_bufts`."""
     defaults = llama_cpp.llama_cpp.llama_model_default_params
@@ -103,7 +103,7 @@ class LlamaCppBackend(Backend):
         """CPU threads for generation and scoring alike."""
         self.weight_layout = weight_layout()
         """Whether llama.cpp repacks the weights; off wherever AMX could be used (`_cpu.py`)."""
-        with _model_params(self.weight_layout):
+        with model_params(self.weight_layout):
             self._llm = Llama(
                 model_path=str(model_path),
                 n_ctx=n_ctx,

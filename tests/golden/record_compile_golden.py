@@ -27,7 +27,10 @@ The teacher scaffold's new induction prompt (`induction_peers`) changed only the
 and study names. Issue 21's readable study names (`<task>-<12 hex digits>`, with user
 attributes) changed the study names and each artifact's `provenance.study_name`; issue 19's
 held-out gate (`gate_examples`) changed which selection examples the search scores, so its
-trials, its best prompt and the gate's record.
+trials, its best prompt and the gate's record. Naming the study before the teacher runs (from
+the task, models, data and settings; issue 21) changed the study names, and SCORING_REVISION 6
+(no weight repacking) the student scores' keys; no stored value and nothing else in the
+artifacts changed.
 They were first recorded before the compiler was split into stages (issue 18), which they
 showed changed nothing.
 Rerecord them only when a cache key or the artifact is meant to change, and say so in the
