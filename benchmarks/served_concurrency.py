@@ -139,7 +139,9 @@ def _write(
         for run, times in seconds.items()
     }
     record = {
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": _environment()
+        + "python "
+        + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python "
         f"{platform.python_version()}",
         "examples": n,
@@ -175,6 +177,12 @@ def _write(
         )
     (args.out / "served-concurrency.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def _environment() -> str:
+    """The weight-layout override the run had, as a command-line prefix (or nothing)."""
+    value = os.environ.get("PLDC_LLAMA_REPACK")
+    return f"PLDC_LLAMA_REPACK={value} " if value else ""
 
 
 def _wait(api_base: str, timeout: float = 120) -> None:
