@@ -67,6 +67,28 @@ def test_two_workers_share_one_study_with_no_lost_or_duplicated_trial(storage):
     assert all(t.state == optuna.trial.TrialState.FAIL for t in leftovers)
 
 
+def test_one_worker_leaves_no_failed_trial_in_the_study(tmp_path):
+    """optuna-dashboard shows what ran: the search stops when its slots are taken, before it
+    asks for a trial it could not run."""
+    task = toy_task()
+    data = load_task_data(task, "toy")
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    settings = SearchSettings(token_budget=400, trials=4, seed=0)
+    search_rules(
+        task.schema,
+        _pool(),
+        slow_toy_evaluator(0.0),
+        data.dev,
+        settings,
+        storage=storage,
+        study_name="alone",
+    )
+
+    states = [t.state for t in open_study(settings, storage, "alone", len(data.dev)).trials]
+    assert len(states) == 4
+    assert set(states) <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}
+
+
 def test_a_worker_joining_a_finished_study_runs_nothing(tmp_path):
     task = toy_task()
     data = load_task_data(task, "toy")

@@ -91,10 +91,23 @@ def run_trials(
             study.stop()
             raise
 
-    # Enqueued trials wait for a slot; they must not keep the first one from being taken.
-    taken = [t for t in study.get_trials(deepcopy=False, states=_LIVE) if t.state != _WAITING]
-    if len(taken) < trials:
-        study.optimize(claimed, n_trials=None, catch=(NothingToRun,), callbacks=list(callbacks))
+    def taken() -> int:
+        # Enqueued trials wait for a slot; they must not keep the first one from being taken.
+        live = study.get_trials(deepcopy=False, states=_LIVE)
+        return sum(t.state != _WAITING for t in live)
+
+    def stop_when_full(study: optuna.Study, _trial: optuna.trial.FrozenTrial) -> None:
+        # Stop before asking for a trial with no slot, which would be left failed in storage.
+        if taken() >= trials:
+            study.stop()
+
+    if taken() < trials:
+        study.optimize(
+            claimed,
+            n_trials=None,
+            catch=(NothingToRun,),
+            callbacks=[*callbacks, stop_when_full],
+        )
 
 
 @contextmanager
