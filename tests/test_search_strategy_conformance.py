@@ -142,10 +142,13 @@ def test_a_single_candidate_is_kept_or_left_out(make_strategy):
     assert all(trial.rule_ids in ([], [rule.id]) for trial in result.trials)
 
 
-def test_a_pruned_search_returns_a_prompt_scored_on_the_whole_dev_split(make_strategy):
-    strategy = make_strategy(0)
-    if len(strategy.directions) > 1:
-        pytest.skip("Optuna prunes single-objective studies only")
+SINGLE_OBJECTIVE = sorted(name for name, make in STRATEGIES.items() if len(make(0).directions) == 1)
+"""The strategies a pruner applies to: Optuna prunes single-objective studies only."""
+
+
+@pytest.mark.parametrize("name", SINGLE_OBJECTIVE)
+def test_a_pruned_search_returns_a_prompt_scored_on_the_whole_dev_split(name):
+    strategy = STRATEGIES[name](0)
     result = search(strategy, pruner="successive_halving", dev_slices=(0.25, 0.5, 1.0))
     best = next(trial for trial in result.trials if trial.number == result.best_trial)
     assert not best.pruned and best.dev_examples == len(DEV)
