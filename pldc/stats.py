@@ -111,6 +111,22 @@ def paired_mean_difference(
 
 
 def _interval(statistic, data, estimate, seed: int, resamples: int) -> Interval:
+    if len(data[0]) < 2:
+        # Every resample of one example is that example: the percentile interval is the point
+        # (scipy refuses to compute it).
+        low = high = estimate
+    else:
+        low, high = _bootstrap_bounds(statistic, data, seed, resamples)
+    return Interval(
+        estimate=round(float(estimate), 6),
+        low=round(float(low), 6),
+        high=round(float(high), 6),
+        confidence=CONFIDENCE,
+        resamples=resamples,
+    )
+
+
+def _bootstrap_bounds(statistic, data, seed: int, resamples: int) -> tuple[float, float]:
     result = bootstrap(
         data,
         statistic,
@@ -122,13 +138,7 @@ def _interval(statistic, data, estimate, seed: int, resamples: int) -> Interval:
         random_state=np.random.default_rng(seed),
     )
     low, high = result.confidence_interval
-    return Interval(
-        estimate=round(float(estimate), 6),
-        low=round(float(low), 6),
-        high=round(float(high), 6),
-        confidence=CONFIDENCE,
-        resamples=resamples,
-    )
+    return float(low), float(high)
 
 
 def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
