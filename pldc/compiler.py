@@ -17,7 +17,7 @@ from pldc.data import TaskData
 from pldc.embed import Embedder
 from pldc.evaluate import StudentEvaluator
 from pldc.lock import compile_lock
-from pldc.progress import NullProgress, Progress
+from pldc.progress import NullProgress, Progress, note
 from pldc.records import CompiledPrompt
 from pldc.settings import CompileSettings
 from pldc.stages import (
@@ -83,10 +83,8 @@ def compile_task(
         embedder=embedder,
         data=data,
     )
-    note = getattr(workspace.progress, "note", None)  # a Progress of the user's may have none
-    if note is not None:
-        where = rule_search.storage_url(workspace, storage)
-        note(f"search study {rule_search.study_name(workspace)} in {where}")
+    where = rule_search.storage_url(workspace, storage)
+    note(workspace.progress, f"search study {rule_search.study_name(workspace)} in {where}")
     with compile_lock(run_dir, storage):
         return _run_stages(workspace, storage, open_worker_evaluator)
 

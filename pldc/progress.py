@@ -22,6 +22,14 @@ class Progress(Protocol):
     ) -> AbstractContextManager[StageProgress]: ...
 
 
+def note(progress: Progress, text: str) -> None:
+    """Say `text` on a line of its own through `progress`, if it says notes (`RichProgress`
+    does; a user's own `Progress` may have no `note`)."""
+    say = getattr(progress, "note", None)
+    if say is not None:
+        say(text)
+
+
 class _SilentStage:
     def advance(self, steps: int = 1, *, status: str | None = None) -> None:
         pass

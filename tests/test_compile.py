@@ -270,6 +270,22 @@ def test_the_study_name_is_said_before_the_teacher_runs_and_is_the_one_searched(
     assert f"stage: search, study {name}" in progress.events
 
 
+def test_a_gate_that_cannot_hold_out_its_examples_says_so(tmp_path, teacher, student):
+    progress = NotingProgress()
+    compile_task(
+        toy_task(),
+        teacher=teacher,
+        student=student,
+        settings=dataclasses.replace(SETTINGS, gate_examples=1000),
+        run_dir=tmp_path / "run",
+        embedder=TfidfEmbedder(),
+        progress=progress,
+    )
+
+    notes = [e for e in progress.events if e.startswith("note: the final gate holds out")]
+    assert len(notes) == 1 and "of the 1000 gate_examples asked" in notes[0]
+
+
 @pytest.mark.parametrize(
     ("setting", "value", "renamed"),
     [

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pldc.data import Example, round_robin_sample
 from pldc.demonstrations import demonstration_candidates
+from pldc.progress import note
 from pldc.records import Rule
 from pldc.stages.extraction import Extraction
 from pldc.stages.rule_pool import RulePool
@@ -70,6 +71,14 @@ def run(
     extra = round_robin_sample(spare, room, random.Random(f"selection:{settings.seed}"))
     selection = [*data.dev, *extra]
     held = _held_out(len(selection), settings.gate_examples)
+    if settings.gate and held < settings.gate_examples:
+        note(
+            workspace.progress,
+            f"the final gate holds out {held} of the {settings.gate_examples} gate_examples "
+            f"asked: the {len(selection)} selection examples leave the search at least "
+            f"{MIN_SEARCH_EXAMPLES}"
+            + ("" if held else ", so the gate judges on the examples the search chose on"),
+        )
     return Candidates(
         [*rules, *demonstrations],
         demonstrations,
