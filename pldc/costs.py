@@ -134,7 +134,10 @@ def _student_stages(
     stages.append(_student("final gate", (baselines + 1) * (held or searched_on), prompt))
     stages.append(_student("final evaluation", (baselines + 1) * evaluated, prompt))
     if settings.rule_evidence:
-        stages.append(_student("rule evidence", rules * len(data.dev), prompt))
+        # Each shipped rule or demonstration left out once, calibrated as the shipped prompt.
+        demonstrations = 0 if settings.rules_only else min(settings.demonstrations, len(data.train))
+        left_out = (rules + demonstrations) * (searched_on + len(data.dev))
+        stages.append(_student("rule evidence", left_out, prompt))
     if settings.objective == "pareto":
         stages.append(_student("Pareto front evaluation", settings.trials * evaluated, prompt))
     return stages

@@ -155,7 +155,7 @@ def _print_candidates(console: Console, artifact: CompiledPrompt) -> None:
             cells.append(_verification_cell(rule))
         if measured:
             delta = rule.leave_one_out_delta
-            cells.append("—" if delta is None else f"{-delta:+.3f}")
+            cells.append("—" if delta is None else f"{-delta + 0.0:+.3f}")  # no "-0.000"
         table.add_row(*cells)
     console.print(table)
 

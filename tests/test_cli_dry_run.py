@@ -55,6 +55,21 @@ def test_a_dry_run_counts_each_stage_from_the_settings_and_exits_0(capsys, monke
     assert out.count("at litellm's listed price") == 2
 
 
+def test_rule_evidence_is_bounded_by_every_candidate_left_out_once(capsys, monkeypatch):
+    """Each shipped rule or demonstration is left out once and the prompt without it scored
+    on the search's 200 selection examples (calibration) and the 89 dev examples; at most 24
+    teacher rules and 64 demonstrations can ship."""
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out = run(
+        ["compile", str(DEMO), "--dry-run", "--rule-evidence", "--teacher", "openai/gpt-4o-mini",
+         "--student", "openai/gpt-4o-mini"],
+        capsys,
+    )  # fmt: skip
+
+    assert code == 0
+    assert row(out, "rule evidence")[3] == (24 + 64) * (200 + 89)
+
+
 @pytest.mark.real_model
 def test_a_dry_run_counts_local_models_with_their_own_tokenizers(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")

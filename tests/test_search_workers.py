@@ -67,13 +67,14 @@ def test_two_workers_share_one_study_with_no_lost_or_duplicated_trial(storage):
     assert all(t.state == optuna.trial.TrialState.FAIL for t in leftovers)
 
 
-def test_one_worker_leaves_no_failed_trial_in_the_study(tmp_path):
+@pytest.mark.parametrize("trials", [2, 4])
+def test_one_worker_leaves_no_failed_or_waiting_trial_in_the_study(tmp_path, trials):
     """optuna-dashboard shows what ran: the search stops when its slots are taken, before it
-    asks for a trial it could not run."""
+    asks for a trial it could not run, and enqueues no more openers than it has trials."""
     task = toy_task()
     data = load_task_data(task, "toy")
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    settings = SearchSettings(token_budget=400, trials=4, seed=0)
+    settings = SearchSettings(token_budget=400, trials=trials, seed=0)
     search_rules(
         task.schema,
         _pool(),
@@ -85,7 +86,7 @@ def test_one_worker_leaves_no_failed_trial_in_the_study(tmp_path):
     )
 
     states = [t.state for t in open_study(settings, storage, "alone", len(data.dev)).trials]
-    assert len(states) == 4
+    assert len(states) == trials
     assert set(states) <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}
 
 

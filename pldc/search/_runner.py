@@ -165,7 +165,8 @@ def _resumed_study(
     fail_abandoned_trials(study, storage)
     if not study.trials:
         _describe_study(study, strategy, settings, attrs)
-        for params in strategy.opening_trials(space):
+        # Only as many openers as there are trials: the rest would wait in storage for good.
+        for params in strategy.opening_trials(space)[: settings.trials]:
             study.enqueue_trial(params)
     return study
 

@@ -75,7 +75,7 @@ def run(
         note(
             workspace.progress,
             f"the final gate holds out {held} of the {settings.gate_examples} gate_examples "
-            f"asked: the {len(selection)} selection examples leave the search at least "
+            f"asked: of the {len(selection)} selection examples, the search keeps at least "
             f"{MIN_SEARCH_EXAMPLES}"
             + ("" if held else ", so the gate judges on the examples the search chose on"),
         )
