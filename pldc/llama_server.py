@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import runpy
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> None:
     from pldc.backends._cpu import weight_layout
     from pldc.backends._llama import model_params
 
+    args = sys.argv[1:] if argv is None else argv
+    if {"-h", "--help"} & set(args):
+        print(__doc__.strip() + "\n\nllama-cpp-python's own arguments:\n")
+    model = args[args.index("--model") + 1] if "--model" in args[:-1] else None
+    if model is not None and not Path(model).expanduser().is_file():
+        raise SystemExit(f"error: --model {model}: no such file; give the path of a .gguf file.")
     with model_params(weight_layout()):
-        sys.argv = ["llama_cpp.server", *(sys.argv[1:] if argv is None else argv)]
+        sys.argv = ["python -m pldc.llama_server", *args]
         runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 
 
