@@ -286,45 +286,6 @@ def test_a_gate_that_cannot_hold_out_its_examples_says_so(tmp_path, teacher, stu
     assert len(notes) == 1 and "of the 1000 gate_examples asked" in notes[0]
 
 
-@pytest.mark.parametrize(
-    ("setting", "value", "renamed"),
-    [
-        ("rule_evidence", True, False),
-        ("workers", 2, False),
-        ("gate", False, False),
-        ("trials", 3, True),
-        ("teacher_examples", 4, True),
-        ("verify_examples", 10, True),
-        ("token_budget", 100, True),
-    ],
-)
-def test_the_study_name_changes_with_what_the_search_runs_on_and_over(
-    tmp_path, teacher, student, setting, value, renamed
-):
-    from pldc.stages import rule_search
-    from pldc.stages.workspace import open_workspace
-
-    def name(settings):
-        return rule_search.study_name(
-            open_workspace(
-                toy_task(),
-                teacher=teacher,
-                student=student,
-                settings=settings,
-                run_dir=tmp_path / "run",
-                source="toy",
-                base_dir=None,
-                progress=NullProgress(),
-                embedder=TfidfEmbedder(),
-            )
-        )
-
-    before, after = name(SETTINGS), name(dataclasses.replace(SETTINGS, **{setting: value}))
-
-    assert (before != after) == renamed
-    assert re.fullmatch(rf"{toy_task().display_name}-[0-9a-f]{{12}}", after)
-
-
 def test_a_study_of_that_name_over_other_candidates_is_left_alone(tmp_path, teacher, student):
     """Same task, models and settings, other candidate rules (a teacher that now answers
     otherwise): the search gets a study of its own, the old one keeps its trials."""

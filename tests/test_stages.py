@@ -4,6 +4,7 @@ exactly the inputs it declares."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Literal
 
 import dspy
@@ -139,6 +140,30 @@ def test_each_key_changes_with_the_settings_it_declares_and_no_other(
     after = keys(dataclasses.replace(SETTINGS, **{setting: value}))
 
     assert {stage for stage in before if before[stage] != after[stage]} == changes
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "renamed"),
+    [
+        ("rule_evidence", True, False),
+        ("workers", 2, False),
+        ("gate", False, False),
+        ("trials", 3, True),
+        ("teacher_examples", 4, True),
+        ("verify_examples", 10, True),
+        ("token_budget", 100, True),
+    ],
+)
+def test_the_study_name_changes_with_what_the_search_runs_on_and_over(
+    tmp_path, teacher, student, setting, value, renamed
+):
+    """Issue 21, item 6: known before the teacher runs, so made of the compile's inputs."""
+    changed = dataclasses.replace(SETTINGS, **{setting: value})
+    before = rule_search.study_name(workspace(tmp_path, teacher, student))
+    after = rule_search.study_name(workspace(tmp_path, teacher, student, changed))
+
+    assert (before != after) == renamed
+    assert re.fullmatch(rf"{toy_task().display_name}-[0-9a-f]{{12}}", after)
 
 
 def test_a_pinned_rule_enters_the_resolution_and_verification_keys_and_the_study_name(
