@@ -28,9 +28,9 @@ PREFIX_BLOCK = 32
 SMALLEST_BLOCK = 8
 """A prefix's last block is never shorter unless it is the only one: it joins the block before.
 llama.cpp computes a batch of a few tokens with other kernels than a longer one, and every
-later token attends to what they leave in the KV cache: a 34-token system prompt evaluated as
-32 + 2 tokens moved a label's score by 0.03 nats from one batch of 34 (no weight repacking),
-as a served model, which evaluates the prompt in one batch, scores it."""
+later token attends to what they leave in the KV cache. A served model evaluates a short
+prompt in one batch; tests/test_served_student.py's short prompt (a 34-token prefix, once
+32 + 2 tokens here) scores within its 0.002-nat tolerance of the server only with this rule."""
 
 
 @dataclass(frozen=True)
