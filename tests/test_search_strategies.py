@@ -77,6 +77,29 @@ def test_a_sampled_search_opens_with_zero_shot_few_shot_the_rules_alone_then_eve
     ]
 
 
+def test_no_opener_repeats_a_prompt_when_the_rules_alone_fill_the_budget():
+    # Seen on the demo without clustering: 13 rules filled the 512 tokens, so "every
+    # candidate" trimmed to the rules alone and scored the same prompt twice.
+    train = load_task_data(TASK, "toy").train
+    demonstrations = demonstration_candidates(TASK.schema, train, 3, seed=0)
+    rules = _pool()
+    space = RuleSpace(
+        TASK.schema, [*rules, *demonstrations], (), tokens_of(rules), FunctionBackend().count_tokens
+    )
+
+    opening = TPESearch(seed=0).opening_trials(space)
+
+    kept = [
+        [
+            name.removeprefix("use:")
+            for name, keep in trial.items()
+            if name.startswith("use:") and keep
+        ]
+        for trial in opening
+    ]
+    assert kept == [[], [demo.id for demo in demonstrations], [rule.id for rule in rules]]
+
+
 def test_a_pool_of_demonstrations_alone_opens_with_zero_shot_then_few_shot_only():
     train = load_task_data(TASK, "toy").train
     demonstrations = demonstration_candidates(TASK.schema, train, 3, seed=0)

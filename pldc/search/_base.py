@@ -24,9 +24,10 @@ if TYPE_CHECKING:
     from pldc.search._records import FrontPoint, SearchSettings, TrialRecord
 
 
-SEARCH_REVISION = 2
+SEARCH_REVISION = 3
 """Raised whenever a strategy proposes other trials for the same settings (2: the rules-alone
-opening trial), so a study stored by an older pldc is searched again, not resumed."""
+opening trial; 3: no opening trial the budget trims to an earlier one's prompt), so a study
+stored by an older pldc is searched again, not resumed."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class SampledSearch(SearchStrategy):
         """The baselines first: no candidates (zero-shot), then the demonstrations alone
         (few-shot), then the rules alone, then every candidate in the pool's order (the
         teacher's rules, then the demonstrations), each trimmed to the budget; a set the pool
-        cannot make, or has already made, is skipped.
+        cannot make, or one the budget trims to a prompt already opened, is skipped.
 
         The rules-alone trial is there because a few random or TPE trials over both kinds
         rarely drop every demonstration: on the demo, 8 such trials never scored the rules
@@ -128,11 +129,14 @@ class SampledSearch(SearchStrategy):
             return []
         everything = {c.id for c in space.pool}
         demonstrations = {c.id for c in space.pool if c.kind == "demonstration"}
-        keep_sets: list[set[str]] = []
+        openers, prompts = [], set()
         for keep in (set(), demonstrations, everything - demonstrations, everything):
-            if keep not in keep_sets:
-                keep_sets.append(keep)
-        return [_trial_keeping(space.pool, keep) for keep in keep_sets]
+            # When the rules alone fill the budget, "everything" trims to the same prompt.
+            prompt = tuple(r.id for r in space.fit([c for c in space.pool if c.id in keep]).rules)
+            if prompt not in prompts:
+                prompts.add(prompt)
+                openers.append(_trial_keeping(space.pool, keep))
+        return openers
 
     @abc.abstractmethod
     def sampler(self, worker: int = 0) -> optuna.samplers.BaseSampler: ...

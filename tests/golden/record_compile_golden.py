@@ -30,7 +30,8 @@ held-out gate (`gate_examples`) changed which selection examples the search scor
 trials, its best prompt and the gate's record. Naming the study before the teacher runs (from
 the task, models, data and settings; issue 21) changed the study names, and SCORING_REVISION 6
 (no weight repacking) the student scores' keys; no stored value and nothing else in the
-artifacts changed.
+artifacts changed. SEARCH_REVISION 3 (no opening trial repeating a trimmed prompt) changed
+the study names and, where an opener was dropped, the trials.
 They were first recorded before the compiler was split into stages (issue 18), which they
 showed changed nothing.
 Rerecord them only when a cache key or the artifact is meant to change, and say so in the
