@@ -134,6 +134,16 @@ def pld_rules_only(b: Bench) -> Compiled:
     return _pld(b, "rules_only", "rules only")
 
 
+def pld_unclustered(b: Bench) -> Compiled:
+    """The default compile without clustering (optimizers/unclustered.toml)."""
+    return _pld(b, "unclustered", "rules and demonstrations, no clustering")
+
+
+def pld_rules_only_unclustered(b: Bench) -> Compiled:
+    """The rules-only compile without clustering (optimizers/rules_only_unclustered.toml)."""
+    return _pld(b, "rules_only_unclustered", "rules only, no clustering")
+
+
 def _pld(b: Bench, preset_name: str, what: str) -> Compiled:
     preset = ROOT / "optimizers" / f"{preset_name}.toml"
     settings = settings_with(
@@ -358,6 +368,8 @@ ROWS: dict[str, Callable[[Bench], Compiled]] = {
     "student few-shot": student_few_shot,
     "pldc PLD": pld,
     "pldc rules-only": pld_rules_only,
+    "pldc unclustered": pld_unclustered,
+    "pldc rules-only unclustered": pld_rules_only_unclustered,
     "student zero-shot (dspy.Predict)": student_predict,
     "student chain of thought": student_cot,
     "teacher zero-shot": teacher_zero_shot,

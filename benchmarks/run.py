@@ -248,6 +248,8 @@ def rerun_command(config: dict) -> str:
 
 
 PLDC_ROWS = ("pldc PLD", "pldc rules-only")
+VARIANTS = {"pldc unclustered": "pldc PLD", "pldc rules-only unclustered": "pldc rules-only"}
+"""A pldc row run with another preset, and the row it is compared with, paired."""
 
 
 def intervals(results: dict) -> dict[str, dict[str, Interval]]:
@@ -363,8 +365,37 @@ def _write_markdown(path: Path, results: dict) -> None:
         "to the budget; DSPy's prompts are not held to it. Compile calls and tokens are counted "
         "per model; latency is per test example, with the model already loaded. " + COMPARISON_NOTE,
     ]
+    lines += _variant_lines(results)
     lines += _sittings_note(rows)
     path.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def _variant_lines(results: dict) -> list[str]:
+    """Each preset variant minus the pldc row it varies, paired on the same test examples."""
+    rows = {name: row for name, row in results["rows"].items() if row.get("test_predictions")}
+    accuracy = metric_key(results) == "test_accuracy"
+    lines = []
+    for variant, base in VARIANTS.items():
+        if variant not in rows or base not in rows:
+            continue
+        v, b = rows[variant], rows[base]
+        if v["test_ids"] != b["test_ids"]:
+            continue
+        if accuracy:
+            diff = paired_mean_difference(
+                [float(g == p) for g, p in zip(v["test_gold"], v["test_predictions"], strict=True)],
+                [float(g == p) for g, p in zip(b["test_gold"], b["test_predictions"], strict=True)],
+            )
+        else:
+            diff = paired_difference(
+                v["test_gold"], v["test_predictions"], b["test_predictions"], v["labels"]
+            )
+        lines.append(
+            f"- {variant} − {base}: {diff.estimate:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]"
+        )
+    if not lines:
+        return []
+    return ["", "Preset variants, minus the pldc row they vary (paired, 95%):", "", *lines]
 
 
 def _sittings_note(rows: dict) -> list[str]:
