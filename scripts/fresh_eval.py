@@ -8,7 +8,9 @@ do), this draws `--n` new examples and `--calibration-n` others (other seeds tha
 own data; overlaps are counted), and scores, with the real student and pldc's one renderer:
 no rules, the generator's true rules, and for each artifact given its shipped prompt and its
 search's best trial. `--pair NAME OTHER` adds the paired difference between two artifacts'
-shipped prompts, e.g. a compile under new settings against one under the old. Every prompt is
+shipped prompts, e.g. a compile under new settings against one under the old. `--mix NAME
+FEW_SHOT` also scores NAME's rules followed by FEW_SHOT's demonstrations in one prompt, to see
+whether the two combine (pair it as NAME+demos; NAME `true` takes the true rules). Every prompt is
 scored with today's student decoding. Each prompt is batch-calibrated on the calibration
 inputs, then Macro-F1 is compared with no rules by a paired bootstrap (`pldc.stats`).
 Choosing between compile settings on these examples never touches the task's test split.
@@ -57,6 +59,16 @@ def main() -> None:
         metavar=("NAME", "OTHER"),
         help="also compare two artifacts' shipped prompts, NAME minus OTHER, paired (repeatable)",
     )
+    parser.add_argument(
+        "--mix",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "FEW_SHOT"),
+        help="also score NAME's shipped rules (NAME 'true': the generator's true rules) followed "
+        "by FEW_SHOT's shipped demonstrations, as many as fit FEW_SHOT's token budget; pair it "
+        "as NAME+demos (repeatable)",
+    )
     args = parser.parse_args()
     names = args.names or [path.stem for path in args.artifacts]
     if len(names) != len(args.artifacts):
@@ -73,12 +85,16 @@ def main() -> None:
         "no rules": render_system_prompt(schema, []),
         "true rules": render_system_prompt(schema, module.true_rules),
     }
-    unknown = {name for pair in args.pair for name in pair} - set(names)
+    mixed = {f"{name}+demos" for name, _ in args.mix}
+    unknown = {name for pair in args.pair for name in pair} - {*names, *mixed, "true"}
+    unknown |= {name for mix in args.mix for name in mix} - {*names, "true"}
     if unknown:
-        parser.error(f"--pair names {sorted(unknown)} are not among --names {names}")
-    shipped_row = {}
+        parser.error(f"--pair/--mix names {sorted(unknown)} are not among --names {names}")
+    student = open_model(DEFAULT_STUDENT)
+    shipped_row = {"true": "true rules"}
+    artifacts = {}
     for name, path in zip(names, args.artifacts, strict=True):
-        artifact = load_artifact(path)
+        artifacts[name] = artifact = load_artifact(path)
         by_id = {rule.id: rule for rule in artifact.provenance.candidate_rules}
         best = next(
             t for t in artifact.provenance.trials if t.number == artifact.provenance.best_trial
@@ -90,9 +106,18 @@ def main() -> None:
         shipped_row[name] = f"{name}: shipped ({shipped}, {len(artifact.rules)} candidates)"
         prompts[shipped_row[name]] = artifact.prompt.system
 
+    for name, few_shot in args.mix:
+        rules = (
+            list(module.true_rules)
+            if name == "true"
+            else [r.text for r in artifacts[name].rules if r.kind != "demonstration"]
+        )
+        system, k = _with_demonstrations(schema, rules, artifacts[few_shot], student)
+        shipped_row[f"{name}+demos"] = row = f"{shipped_row[name]} + {k} of {few_shot}'s demos"
+        prompts[row] = system
+
     store = JsonlStore(ROOT / ".pldc" / "demo-ceiling" / f"{task.display_name}.jsonl")
     gold = [record[schema.output_field] for record in evaluation]
-    student = open_model(DEFAULT_STUDENT)
     predicted = {}
     for name, system_prompt in prompts.items():
         print(f"{name} ...", file=sys.stderr, flush=True)
@@ -140,6 +165,18 @@ def main() -> None:
     output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     output.with_suffix(".md").write_text(_markdown(report))
     print(_markdown(report))
+
+
+def _with_demonstrations(schema, rules, few_shot, student) -> tuple[str, int]:
+    """`rules`, then as many of `few_shot`'s shipped demonstrations as fit its token budget."""
+    demonstrations = [r.text for r in few_shot.rules if r.kind == "demonstration"]
+    k = 0
+    while k < len(demonstrations):
+        system = render_system_prompt(schema, rules, demonstrations=demonstrations[: k + 1])
+        if student.count_tokens(system) > few_shot.token_budget:
+            break
+        k += 1
+    return render_system_prompt(schema, rules, demonstrations=demonstrations[:k]), k
 
 
 def _markdown(report: dict) -> str:
