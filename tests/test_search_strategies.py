@@ -100,6 +100,13 @@ def test_no_opener_repeats_a_prompt_when_the_rules_alone_fill_the_budget():
     assert kept == [[], [demo.id for demo in demonstrations], [rule.id for rule in rules]]
 
 
+@pytest.mark.parametrize("strategy", [TPESearch, RandomSearch], ids=["tpe", "random"])
+def test_a_sampled_search_over_no_candidates_scores_the_one_prompt_once(strategy):
+    # Seen on Davidson: verification kept no rule, and 8 trials scored the zero-shot prompt.
+    result = search(strategy(seed=0), [], pinned=PINNED, trials=8)
+    assert [trial.rule_ids for trial in result.trials] == [[rule.id for rule in PINNED]]
+
+
 def test_a_pool_of_demonstrations_alone_opens_with_zero_shot_then_few_shot_only():
     train = load_task_data(TASK, "toy").train
     demonstrations = demonstration_candidates(TASK.schema, train, 3, seed=0)

@@ -107,6 +107,9 @@ class SampledSearch(SearchStrategy):
     def propose(
         self, study: optuna.Study, trial: optuna.Trial, space: RuleSpace
     ) -> Sequence[Rule] | None:
+        if not space.pool:
+            # Nothing to choose (verification kept no rule): the one prompt, scored once.
+            return None if prompt_scores(study) else []
         ranked = []
         for rule in space.pool:
             keep = trial.suggest_categorical(f"use:{rule.id}", [True, False])
