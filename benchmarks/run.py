@@ -259,16 +259,11 @@ def intervals(results: dict) -> dict[str, dict[str, Interval]]:
     correctness; Macro-F1 as in `pldc.stats`."""
     rows = {name: row for name, row in results["rows"].items() if row.get("test_predictions")}
     accuracy = metric_key(results) == "test_accuracy"
-
-    def correct(row: dict) -> list[float]:
-        pairs = zip(row["test_gold"], row["test_predictions"], strict=True)
-        return [float(gold == predicted) for gold, predicted in pairs]
-
     out: dict[str, dict[str, Interval]] = {}
     for name, row in rows.items():
         gold, labels = row["test_gold"], row["labels"]
         out[name] = {
-            "metric": mean_interval(correct(row))
+            "metric": mean_interval(_correct(row))
             if accuracy
             else macro_f1_interval(gold, row["test_predictions"], labels)
         }
@@ -276,14 +271,23 @@ def intervals(results: dict) -> dict[str, dict[str, Interval]]:
             pldc_row = rows.get(pldc_name)
             if pldc_row is None or pldc_name == name or pldc_row["test_ids"] != row["test_ids"]:
                 continue
-            out[name][pldc_name] = (
-                paired_mean_difference(correct(pldc_row), correct(row))
-                if accuracy
-                else paired_difference(
-                    gold, pldc_row["test_predictions"], row["test_predictions"], labels
-                )
-            )
+            out[name][pldc_name] = _paired(pldc_row, row, accuracy)
     return out
+
+
+def _correct(row: dict) -> list[float]:
+    pairs = zip(row["test_gold"], row["test_predictions"], strict=True)
+    return [float(gold == predicted) for gold, predicted in pairs]
+
+
+def _paired(row: dict, other: dict, accuracy: bool) -> Interval:
+    """`row` minus `other` on the same test examples: accuracy as the mean of per-example
+    correctness, Macro-F1 as in `pldc.stats`."""
+    if accuracy:
+        return paired_mean_difference(_correct(row), _correct(other))
+    return paired_difference(
+        row["test_gold"], row["test_predictions"], other["test_predictions"], row["labels"]
+    )
 
 
 def comparison_cells(results: dict) -> dict[str, list[str]]:
@@ -378,18 +382,9 @@ def _variant_lines(results: dict) -> list[str]:
     for variant, base in VARIANTS.items():
         if variant not in rows or base not in rows:
             continue
-        v, b = rows[variant], rows[base]
-        if v["test_ids"] != b["test_ids"]:
+        if rows[variant]["test_ids"] != rows[base]["test_ids"]:
             continue
-        if accuracy:
-            diff = paired_mean_difference(
-                [float(g == p) for g, p in zip(v["test_gold"], v["test_predictions"], strict=True)],
-                [float(g == p) for g, p in zip(b["test_gold"], b["test_predictions"], strict=True)],
-            )
-        else:
-            diff = paired_difference(
-                v["test_gold"], v["test_predictions"], b["test_predictions"], v["labels"]
-            )
+        diff = _paired(rows[variant], rows[base], accuracy)
         lines.append(
             f"- {variant} − {base}: {diff.estimate:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]"
         )
