@@ -21,6 +21,7 @@ from pldc.compiler import compile_task
 from pldc.data import Example
 from pldc.demonstrations import demonstration_candidates
 from pldc.presets import load_preset, settings_with
+from pldc.records import Calibration
 from pldc.render import (
     render_messages,
     render_system_prompt,
@@ -41,6 +42,10 @@ class Bench:
     dev: list[Example]
     """The selection split: what optimizers score candidate prompts on."""
     test: list[Example]
+    calibration: list[Example]
+    """Whose inputs the scaffold rows' batch calibration is fitted on: the ones a default
+    compile fits its shipped prompt on (`pldc.calibration.calibration_examples`), so a row and
+    a compile that ships the same prompt decide alike."""
     teacher: CountingBackend
     student: CountingBackend
     budget: int
@@ -65,17 +70,20 @@ class Compiled:
     answered_by: str
     decoding: str
     notes: list[str] = field(default_factory=list)
+    calibration: Calibration | None = None
+    """The batch-calibration offsets it decides with, when it scores labels."""
 
 
 # pldc's scaffold, label log-likelihood ------------------------------------------------------
 
 
 def _scaffold(b: Bench, model: Backend, system_prompt: str, notes: list[str]) -> Compiled:
-    """A system prompt scored by label log-likelihood, calibrated on dev as pldc does."""
+    """A system prompt scored by label log-likelihood, calibrated as pldc calibrates the prompt
+    it ships (on `Bench.calibration`)."""
     template = render_user_template(b.schema)
     labels = b.schema.labels
     evaluator = MemolessEvaluator(model, b.schema, template)
-    _, calibration = evaluator.calibrated("batch", system_prompt, b.dev)
+    _, calibration = evaluator.predictions("batch", system_prompt, b.calibration)
 
     def predict(inputs: Mapping[str, str]) -> str:
         return decide(
@@ -89,8 +97,9 @@ def _scaffold(b: Bench, model: Backend, system_prompt: str, notes: list[str]) ->
         predict,
         prompt_tokens=_message_tokens(model, empty),
         answered_by=model.identity.name,
-        decoding="label log-likelihood, calibrated on dev",
+        decoding="label log-likelihood, calibrated on dev and training inputs",
         notes=notes,
+        calibration=calibration,
     )
 
 
@@ -147,7 +156,13 @@ def pld_rules_only_unclustered(b: Bench) -> Compiled:
 def _pld(b: Bench, preset_name: str, what: str) -> Compiled:
     preset = ROOT / "optimizers" / f"{preset_name}.toml"
     settings = settings_with(
-        {**load_preset(preset), "token_budget": b.budget, "seed": b.seed}, source=str(preset)
+        {
+            **load_preset(preset),
+            "token_budget": b.budget,
+            "seed": b.seed,
+            "calibration_examples": len(b.calibration),
+        },
+        source=str(preset),
     )
     suffix = "" if preset_name == "default" else f"-{preset_name}"
     artifact = compile_task(
@@ -167,7 +182,7 @@ def _pld(b: Bench, preset_name: str, what: str) -> Compiled:
         lambda inputs: classifier.predict(**inputs),
         prompt_tokens=_message_tokens(b.student, empty),
         answered_by=b.student.identity.name,
-        decoding="label log-likelihood, calibrated on the selection examples",
+        decoding="label log-likelihood, calibrated on dev and training inputs",
         notes=[
             f"{preset_name} preset ({what}); the gate shipped {shipped} with "
             f"{len(artifact.rules)} candidates; compile cost includes pldc's own scoring of "

@@ -36,12 +36,14 @@ from rows import ROWS, Bench
 from wrappers import CountingBackend
 
 from pldc.backends import open_model
+from pldc.calibration import calibration_examples
 from pldc.data import load_task_and_data
 from pldc.evaluate import SCORING_REVISION, score_predictions
 from pldc.extract import select_teacher_examples
 from pldc.models import DEFAULT_STUDENT, DEFAULT_TEACHER
 from pldc.progress import RichProgress
 from pldc.records import Interval
+from pldc.settings import CompileSettings
 from pldc.stats import macro_f1_interval, mean_interval, paired_difference, paired_mean_difference
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +75,12 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=DEFAULTS["train"], help="training examples")
     parser.add_argument("--budget", type=int, default=DEFAULTS["budget"], help="token budget")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    parser.add_argument(
+        "--calibration-examples",
+        type=int,
+        default=CompileSettings().calibration_examples,
+        help="inputs every label-scoring row is calibrated on (dev, then train), as pldc's",
+    )
     parser.add_argument("--teacher", default=DEFAULTS["teacher"])
     parser.add_argument("--student", default=DEFAULTS["student"])
     parser.add_argument("--rows", help="comma-separated row names (default: all, in order)")
@@ -91,6 +99,7 @@ def main() -> None:
         "train": min(args.train, len(data.train)),
         "dev": len(data.dev),
         "test": min(args.test, len(data.test)),
+        "calibration_examples": min(args.calibration_examples, len(data.dev) + len(data.train)),
         "data_fingerprint": data.fingerprint,
     }
     out = args.out / f"{task.display_name}.json"
@@ -132,6 +141,9 @@ def _bench(args, task, task_path: Path, data, config: dict, progress: RichProgre
         train=select_teacher_examples(data.train, config["train"], args.seed),
         dev=list(data.dev),
         test=sorted(rng.sample(list(data.test), config["test"]), key=lambda ex: ex.id),
+        calibration=calibration_examples(
+            data.dev, data.train, config["calibration_examples"], args.seed
+        ),
         teacher=CountingBackend(open_model(args.teacher, progress=progress)),
         student=CountingBackend(open_model(args.student, progress=progress)),
         budget=args.budget,

@@ -126,7 +126,11 @@ def _student_stages(
     held = max(0, min(settings.gate_examples, selection - MIN_SEARCH_EXAMPLES))
     searched_on = selection - held
     baselines = 1 if settings.rules_only or not settings.demonstrations else 2
-    evaluated = searched_on + len(data.dev) + len(data.test)
+    labelled = len(data.dev) + len(data.train)
+    # Calibration inputs (dev first, then train) and the selection examples overlap; the
+    # stored score of an example already scored is reused.
+    calibrated = min(labelled, min(settings.calibration_examples, labelled) + searched_on)
+    evaluated = calibrated + len(data.test)
     stages = []
     if settings.verify:
         stages.append(_student("rule verification", (rules + 1) * verify_n, with_one_rule))
@@ -134,7 +138,7 @@ def _student_stages(
     stages.append(_student("final gate", (baselines + 1) * (held or searched_on), prompt))
     stages.append(_student("final evaluation", (baselines + 1) * evaluated, prompt))
     if settings.rule_evidence:
-        # Each shipped rule or demonstration left out once, calibrated as the shipped prompt.
+        # Each shipped rule or demonstration left out once, calibrated as the search's trials.
         demonstrations = 0 if settings.rules_only else min(settings.demonstrations, len(data.train))
         left_out = (rules + demonstrations) * (searched_on + len(data.dev))
         stages.append(_student("rule evidence", left_out, prompt))

@@ -29,8 +29,8 @@ def leave_one_out(
     """`rules` with `leave_one_out_delta` set: dev Macro-F1 with all of them minus without one.
 
     Every prompt, the full one and each reduced one, is calibrated on the inputs of
-    `calibrate_on` (default: `dev`), as the compile calibrates the prompt it ships on the
-    selection examples, then scored on `dev`. Dropping a candidate only shortens the prompt, so
+    `calibrate_on` (default: `dev`; the compile passes its selection examples, as its search's
+    trials are calibrated), then scored on `dev`. Dropping a candidate only shortens the prompt, so
     every reduced prompt fits the budget.
     """
     progress = progress or NullProgress()

@@ -78,7 +78,14 @@ class CompileSettings:
     cluster_min_samples: int = setting(2, "DBSCAN's smallest cluster core", minimum=1)
     calibration: CalibrationMethod = setting(
         "batch",
-        '"batch": per-label offsets fitted on the selection examples\' inputs; or "none"',
+        '"batch": per-label offsets fitted on unlabelled inputs (each trial on its selection '
+        'examples\', the shipped prompt on `calibration_examples`); or "none"',
+    )
+    calibration_examples: int = setting(
+        600,
+        "most inputs the shipped prompt's batch calibration is fitted on: all of dev, then "
+        "training inputs (gold labels unused), so offsets are less noisy than the search's",
+        minimum=1,
     )
     sampler: SamplerName = setting(
         "tpe",

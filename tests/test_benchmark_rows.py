@@ -12,6 +12,7 @@ from conftest import KEYWORDS, fake_student_scores, fake_teacher_reply, toy_task
 
 import pldc
 from pldc.backends import FunctionBackend
+from pldc.calibration import calibration_examples
 from pldc.data import load_task_data
 from pldc.render import render_demonstration, render_system_prompt
 
@@ -70,6 +71,7 @@ def bench(tmp_path):
         train=list(data.train[:12]),
         dev=list(data.dev),
         test=list(data.test),
+        calibration=calibration_examples(data.dev, data.train, 600, seed=0),
         teacher=CountingBackend(
             FunctionBackend(generate=teacher_reply, score=fake_student_scores, name="teacher")
         ),
@@ -121,3 +123,11 @@ def test_few_shot_prompts_are_pldcs_scaffold_rendered_with_demonstrations(bench)
     train = {render_demonstration(bench.schema, ex.inputs, ex.label) for ex in bench.train}
     assert len(demos) == k and set(demos) <= train
     assert system == render_system_prompt(bench.schema, [], demonstrations=demos)
+
+
+def test_the_zero_shot_row_is_calibrated_as_a_compile_calibrates_its_zero_shot_baseline(bench):
+    row = benchmark_rows.student_zero_shot(bench)
+    benchmark_rows.pld_rules_only(bench)
+    kept = pldc.load(bench.kept_dir / f"{bench.task.display_name}-rules_only.json").artifact
+    assert kept.provenance.calibration_example_ids == [e.id for e in bench.calibration]
+    assert row.calibration == kept.scores.baseline_calibration

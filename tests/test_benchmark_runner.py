@@ -20,7 +20,7 @@ pytestmark = pytest.mark.real_model
 
 def run(out: Path, rows: str = ROWS) -> subprocess.CompletedProcess:
     command = [sys.executable, "benchmarks/run.py", "signatures/expense_claims.py"]
-    command += ["--test", "4", "--rows", rows, "--out", str(out)]
+    command += ["--test", "4", "--rows", rows, "--out", str(out), "--calibration-examples", "50"]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
@@ -31,8 +31,10 @@ def test_rows_are_recorded_with_costs_and_a_rerun_resumes(tmp_path):
     assert results["config"]["test"] == 4
     zero_shot = results["rows"]["student zero-shot"]
     predict = results["rows"]["student zero-shot (dspy.Predict)"]
-    # Calibration scores every dev example once; the DSPy program compiles nothing.
-    assert zero_shot["compile_student"]["calls"] == results["config"]["dev"]
+    # Calibration scores all of dev, then training inputs, once each; the DSPy program
+    # compiles nothing.
+    assert results["config"]["calibration_examples"] == 50 > results["config"]["dev"]
+    assert zero_shot["compile_student"]["calls"] == 50
     assert predict["compile_student"]["calls"] == 0
     assert predict["decoding"].startswith("generate")
     for row in (zero_shot, predict):

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pldc.calibration import PROBABILITY_FLOOR, decide, fit_calibration, gold_log_probability
+from pldc.calibration import (
+    PROBABILITY_FLOOR,
+    calibration_examples,
+    decide,
+    fit_calibration,
+    gold_log_probability,
+)
+from pldc.data import Example
 from pldc.records import Calibration
 from pldc.stats import paired_mean_difference
 
@@ -140,3 +147,20 @@ def test_a_paired_mean_difference_brackets_its_estimate_and_cancels_shared_diffi
     assert interval.low > 0.1  # the shared difficulty cancels in the pairs
     with pytest.raises(ValueError):
         paired_mean_difference(better, difficulty[:-1])
+
+
+def _examples(prefix, count):
+    return [
+        Example(id=f"{prefix}{i:03d}", inputs={"text": str(i)}, label="a") for i in range(count)
+    ]
+
+
+def test_calibration_examples_are_all_of_dev_then_seeded_training_examples_up_to_the_limit():
+    dev, train = _examples("d", 5), _examples("t", 20)
+    chosen = calibration_examples(dev, train, 12, seed=0)
+    assert chosen[:5] == dev and len(chosen) == 12
+    assert {example.id for example in chosen[5:]} < {example.id for example in train}
+    assert chosen == calibration_examples(dev, list(reversed(train)), 12, seed=0)
+    assert chosen != calibration_examples(dev, train, 12, seed=1)
+    assert calibration_examples(dev, train, 600, seed=0)[5:] != train  # shuffled, all there
+    assert sorted(calibration_examples(dev, train, 600, seed=0)[5:], key=lambda e: e.id) == train

@@ -53,6 +53,28 @@ def test_loaded_artifact_reproduces_the_search_messages_byte_for_byte(tmp_path, 
         assert json.dumps(classifier.messages(ticket=ticket)) == json.dumps(messages)
 
 
+def test_the_shipped_prompt_is_calibrated_on_dev_then_training_inputs(tmp_path, teacher, student):
+    settings = dataclasses.replace(SETTINGS, calibration_examples=30)
+    artifact = compile_toy(tmp_path, teacher, student, settings)
+    data = load_task_data(toy_task(), "toy")
+    ids = artifact.provenance.calibration_example_ids
+    assert ids[: len(data.dev)] == [example.id for example in data.dev]
+    assert len(ids) == 30 and set(ids[len(data.dev) :]) <= {e.id for e in data.train}
+    by_id = {example.id: example for example in [*data.train, *data.dev]}
+    evaluator = StudentEvaluator(student, toy_task().schema, artifact.prompt.user_template)
+    pool = [by_id[i] for i in ids]
+    _, shipped = evaluator.predictions("batch", artifact.prompt.system, pool)
+    assert artifact.calibration == shipped
+    zero_shot = render_candidates(toy_task().schema, [])
+    assert (
+        artifact.scores.baseline_calibration == evaluator.predictions("batch", zero_shot, pool)[1]
+    )
+    # Not the search's own fit on its selection examples: more inputs, other offsets.
+    selection = [by_id[i] for i in artifact.provenance.selection_example_ids]
+    assert set(ids) != set(artifact.provenance.selection_example_ids)
+    assert evaluator.predictions("batch", artifact.prompt.system, selection)[1] != shipped
+
+
 def test_same_seed_data_and_models_give_an_identical_artifact(tmp_path, teacher, student):
     first = compile_toy(tmp_path, teacher, student, run="a")
     second = compile_toy(tmp_path, teacher, student, run="b")
@@ -137,7 +159,8 @@ def test_rule_evidence_is_what_the_shipped_prompt_loses_without_each_candidate(
     tmp_path, teacher, student
 ):
     # Few training examples for resolution and verification, so the selection examples the
-    # shipped prompt is calibrated on hold training examples beside dev.
+    # evidence's prompts are calibrated on (as the search's trials are) hold training examples
+    # beside dev.
     settings = dataclasses.replace(
         SETTINGS,
         rule_evidence=True,
@@ -155,12 +178,15 @@ def test_rule_evidence_is_what_the_shipped_prompt_loses_without_each_candidate(
     assert len(selection) > len(data.dev)
     assert {c.kind for c in artifact.rules} == {"rule", "demonstration"}
 
-    for position, candidate in enumerate(artifact.rules):
-        others = artifact.rules[:position] + artifact.rules[position + 1 :]
-        prompt = render_candidates(toy_task().schema, others)
+    def dev_macro_f1(rules):
+        prompt = render_candidates(toy_task().schema, rules)
         _, calibration = evaluator.predictions("batch", prompt, selection)
-        without = evaluator.evaluate(prompt, data.dev, calibration).macro_f1
-        assert candidate.leave_one_out_delta == round(artifact.scores.dev.macro_f1 - without, 6)
+        return evaluator.evaluate(prompt, data.dev, calibration).macro_f1
+
+    full = dev_macro_f1(artifact.rules)
+    for position, candidate in enumerate(artifact.rules):
+        without = dev_macro_f1(artifact.rules[:position] + artifact.rules[position + 1 :])
+        assert candidate.leave_one_out_delta == round(full - without, 6)
     # The fake student reads rules, not demonstrations: those change nothing, rules do.
     deltas = {c.kind: [] for c in artifact.rules}
     for candidate in artifact.rules:

@@ -36,13 +36,15 @@ task = pldc.Task(
 )
 """
 
-# Fewer verification examples, resolution examples and edits, and selection examples than the
-# defaults, for the suite's time: the two compiles below are most of the end-to-end test's cost.
+# Fewer verification examples, resolution examples and edits, selection and calibration
+# examples than the defaults, for the suite's time: the two compiles below are most of the
+# end-to-end test's cost.
 PRESET = """
 verify_examples = 12
 resolve_examples = 8
 resolve_edits = 1
 selection_examples = 12
+calibration_examples = 20
 """
 
 

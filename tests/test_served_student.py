@@ -229,6 +229,7 @@ def test_a_compile_with_a_served_student_stops_cleanly_when_the_server_dies_then
         verify=False,
         rules_only=True,
         selection_examples=6,
+        calibration_examples=10,
     )
 
     class KillAtSearch(NullProgress):

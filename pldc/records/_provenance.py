@@ -190,10 +190,15 @@ class Provenance(NewerFieldsOmitted):
     gate_example_ids: list[str] | None = None
     """The selection examples held out of the search, on which the gate alone decided; None
     when the gate reused the search's examples."""
+    calibration_example_ids: list[str] | None = None
+    """Whose inputs the shipped prompt's and its baselines' calibration offsets were fitted on:
+    dev, then training examples (`calibration_examples`). None in artifacts made before it,
+    whose offsets were fitted on the selection examples'."""
 
     newer_fields = (
         "verification_example_ids",
         "selection_example_ids",
         "study_name",
         "gate_example_ids",
+        "calibration_example_ids",
     )

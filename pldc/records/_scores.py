@@ -100,8 +100,9 @@ class GateRecord(NewerFieldsOmitted):
 
 
 class ArtifactScores(NewerFieldsOmitted):
-    """The shipped prompt's scores beside its baselines', each calibrated on the selection
-    examples' inputs and frozen for dev and test."""
+    """The shipped prompt's scores beside its baselines', each calibrated on the calibration
+    examples' inputs (`Provenance.calibration_example_ids`; the selection examples' before it)
+    and frozen for the selection examples, dev and test."""
 
     dev: Scores
     test: Scores

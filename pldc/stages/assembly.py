@@ -6,6 +6,7 @@ A new artifact field is declared in `pldc.records` and filled here.
 from __future__ import annotations
 
 from pldc.artifact import installed_versions
+from pldc.data import Example
 from pldc.records import (
     CompiledPrompt,
     ParetoPoint,
@@ -39,7 +40,6 @@ def compiled_prompt(
     """The artifact, with its content hash. `pool` is the resolved pool, before verification;
     `rules` the shipped prompt's candidates."""
     schema, data, settings = workspace.schema, workspace.data, workspace.settings
-    cluster_settings = settings.cluster_settings()
     return CompiledPrompt(
         task=TaskRecord(
             name=workspace.task.display_name,
@@ -64,26 +64,43 @@ def compiled_prompt(
         token_budget=settings.token_budget,
         seed=settings.seed,
         scores=evaluation.scores,
-        provenance=Provenance(
-            sampler=result.sampler,
-            trials=result.trials,
-            best_trial=result.best_trial,
-            teacher_examples=len(extraction.examples),
-            teacher_traces=extraction.traces,
-            embedder=workspace.embedder.name,
-            cluster_eps=cluster_settings.eps,
-            cluster_min_samples=cluster_settings.min_samples,
-            candidate_rules=_every_candidate(workspace, pool, verification, candidates),
-            resolution=pool.resolution,
-            verification_example_ids=verification.example_ids if verification else None,
-            selection_example_ids=[example.id for example in candidates.selection],
-            study_name=result.study_name,
-            gate_example_ids=[example.id for example in candidates.gate_examples] or None,
-        ),
+        provenance=_provenance(workspace, extraction, pool, verification, candidates, result),
         gate=shipped.gate,
         pareto_front=front,
         versions=installed_versions(),
     ).with_hash()
+
+
+def _provenance(
+    workspace: Workspace,
+    extraction: Extraction,
+    pool: RulePool,
+    verification: Verification | None,
+    candidates: Candidates,
+    result: SearchResult,
+) -> Provenance:
+    clustering = workspace.settings.cluster_settings()
+    return Provenance(
+        sampler=result.sampler,
+        trials=result.trials,
+        best_trial=result.best_trial,
+        teacher_examples=len(extraction.examples),
+        teacher_traces=extraction.traces,
+        embedder=workspace.embedder.name,
+        cluster_eps=clustering.eps,
+        cluster_min_samples=clustering.min_samples,
+        candidate_rules=_every_candidate(workspace, pool, verification, candidates),
+        resolution=pool.resolution,
+        verification_example_ids=verification.example_ids if verification else None,
+        selection_example_ids=_ids(candidates.selection),
+        study_name=result.study_name,
+        gate_example_ids=_ids(candidates.gate_examples) or None,
+        calibration_example_ids=_ids(candidates.calibration),
+    )
+
+
+def _ids(examples: list[Example]) -> list[str]:
+    return [example.id for example in examples]
 
 
 def _every_candidate(

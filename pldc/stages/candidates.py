@@ -5,8 +5,9 @@ The selection examples are all of dev, then training examples no stage has used 
 teacher's, nor resolution's, nor verification's, nor a demonstration), dealt round-robin
 across labels, up to `selection_examples`: more examples to choose on than dev alone, so the
 chosen prompt overfits less. The last `gate_examples` of them are held out of the search for
-the final gate, which then judges the search's best on examples that did not choose it. Cheap
-and deterministic, so not stored.
+the final gate, which then judges the search's best on examples that did not choose it. The
+shipped prompt is calibrated on still more inputs: all of dev, then training examples, up to
+`calibration_examples`. Cheap and deterministic, so not stored.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from pldc.calibration import calibration_examples
 from pldc.data import Example, round_robin_sample
 from pldc.demonstrations import demonstration_candidates
 from pldc.progress import note
@@ -35,6 +37,9 @@ class Candidates:
     gate_examples: list[Example]
     """Held out of the search: the final gate decides on these alone (`gate_examples`);
     empty when the gate reuses `selection`."""
+    calibration: list[Example]
+    """Whose inputs the shipped prompt's batch calibration is fitted on: all of dev, then
+    training examples (`pldc.calibration.calibration_examples`)."""
 
     @property
     def judged_by_gate(self) -> list[Example]:
@@ -84,6 +89,7 @@ def run(
         demonstrations,
         selection[: len(selection) - held],
         selection[len(selection) - held :],
+        calibration_examples(data.dev, data.train, settings.calibration_examples, settings.seed),
     )
 
 

@@ -1,6 +1,7 @@
 """Stage 8, the final evaluation: the shipped prompt, zero-shot and few-shot, each calibrated
-on the selection examples' inputs and frozen for dev and test, with 95% intervals, and the
-shipped prompt's paired test gain over each baseline.
+on the calibration examples' inputs (all of dev, then training inputs: `calibration_examples`)
+and frozen for the selection examples, dev and test, with 95% intervals, and the shipped
+prompt's paired test gain over each baseline.
 
 Not stored whole: every label score goes through the run's student-score store.
 """
@@ -24,14 +25,15 @@ from pldc.stats import paired_difference
 class FinalEvaluation:
     scores: ArtifactScores
     calibration: Calibration
-    """The shipped prompt's, fitted on the selection examples' inputs."""
+    """The shipped prompt's, fitted on the calibration examples' inputs."""
     baseline_tokens: int
     """Of the scaffold with no rules, counted with the student's tokenizer."""
 
 
 @dataclass(frozen=True)
 class EvaluatedPrompt:
-    """One prompt calibrated on the selection examples' inputs, then frozen for dev and test."""
+    """One prompt calibrated on the calibration examples' inputs, then frozen for the selection
+    examples, dev and test."""
 
     selection: Scores
     dev: Scores
@@ -60,11 +62,10 @@ def run(workspace: Workspace, shipped: ShippedPrompt, candidates: Candidates) ->
             pinned,
         )
         prompts["few-shot"] = few.system_prompt
-    per_prompt = len(candidates.selection) + len(data.dev) + len(data.test)
-    with workspace.progress.stage("final evaluation", total=len(prompts) * per_prompt) as stage:
+    total = len(prompts) * evaluation_calls(workspace, candidates)
+    with workspace.progress.stage("final evaluation", total=total) as stage:
         found = {
-            name: evaluate_prompt(workspace, p, candidates.selection, stage)
-            for name, p in prompts.items()
+            name: evaluate_prompt(workspace, p, candidates, stage) for name, p in prompts.items()
         }
     gold = [example.label for example in data.test]
     labels = workspace.schema.labels
@@ -96,18 +97,26 @@ def run(workspace: Workspace, shipped: ShippedPrompt, candidates: Candidates) ->
     )
 
 
+def evaluation_calls(workspace: Workspace, candidates: Candidates) -> int:
+    """The examples `evaluate_prompt` scores for one prompt (some may be stored already)."""
+    data = workspace.data
+    return len(candidates.calibration) + len(candidates.selection) + len(data.dev) + len(data.test)
+
+
 def evaluate_prompt(
-    workspace: Workspace, prompt: str, selection: list[Example], stage: StageProgress
+    workspace: Workspace, prompt: str, candidates: Candidates, stage: StageProgress
 ) -> EvaluatedPrompt:
-    """`prompt` calibrated on `selection`'s inputs, as the search calibrated its trials, and
-    scored with 95% intervals on the selection examples, dev and test."""
+    """`prompt` calibrated on the calibration examples' inputs (`Candidates.calibration`), and
+    scored with 95% intervals on the selection examples, dev and test under that calibration."""
     evaluator, method = workspace.evaluator, workspace.settings.calibration
     labels = workspace.schema.labels
-    chosen, calibration = evaluator.predictions(method, prompt, selection, stage)
+    _, calibration = evaluator.predictions(method, prompt, candidates.calibration, stage)
 
     def scored(examples: list[Example], predicted: list[str]) -> Scores:
         return score_predictions([e.label for e in examples], predicted, labels, interval=True)
 
+    selection = candidates.selection
+    chosen = evaluator.decided(prompt, selection, calibration, stage)
     dev = evaluator.decided(prompt, workspace.data.dev, calibration, stage)
     test = evaluator.decided(prompt, workspace.data.test, calibration, stage)
     return EvaluatedPrompt(

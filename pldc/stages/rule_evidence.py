@@ -1,8 +1,9 @@
 """Stage 9, rule evidence: the shipped prompt's rules and demonstrations, each with what it adds.
 
 With `rule_evidence` on, each one's leave-one-out change in dev Macro-F1 is measured
-(`pldc.evidence`), every prompt calibrated on the selection examples' inputs as the shipped one
-is; every score goes through the run's student-score store.
+(`pldc.evidence`), every prompt calibrated on the selection examples' inputs as the search's
+trials are (cheaper than refitting on all of `calibration_examples` per prompt); every score
+goes through the run's student-score store.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def key(workspace: Workspace, candidates: Candidates) -> str:
     )[:24]
 
 
-AFTER_THE_SEARCH = ("workers", "gate", "rule_evidence")
+AFTER_THE_SEARCH = ("workers", "gate", "rule_evidence", "calibration_examples")
 """Compile settings that change nothing the search runs on or over, so no study's name."""
 
 

@@ -31,7 +31,11 @@ trials, its best prompt and the gate's record. Naming the study before the teach
 the task, models, data and settings; issue 21) changed the study names, and SCORING_REVISION 6
 (no weight repacking) the student scores' keys; no stored value and nothing else in the
 artifacts changed. SEARCH_REVISION 3 (no opening trial repeating a trimmed prompt) changed
-the study names and, where an opener was dropped, the trials.
+the study names and, where an opener was dropped, the trials. Calibrating the shipped prompt
+and its baselines on `calibration_examples` (dev, then training inputs) instead of the
+selection examples changed each artifact's calibration offsets, scores and provenance
+(`calibration_example_ids`), and stored student scores for the extra inputs; the study names
+and trials did not change.
 They were first recorded before the compiler was split into stages (issue 18), which they
 showed changed nothing.
 Rerecord them only when a cache key or the artifact is meant to change, and say so in the
