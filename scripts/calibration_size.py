@@ -31,14 +31,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from demo_ceiling import stored_label_scores  # noqa: E402
+
 from pldc.backends import open_model  # noqa: E402
 from pldc.calibration import decide, fit_calibration, gold_log_probability  # noqa: E402
 from pldc.data import load_task_and_data  # noqa: E402
 from pldc.demonstrations import demonstration_candidates  # noqa: E402
-from pldc.evaluate import score_predictions, scorer_key  # noqa: E402
+from pldc.evaluate import score_predictions  # noqa: E402
 from pldc.models import DEFAULT_STUDENT  # noqa: E402
-from pldc.render import render_messages, render_system_prompt, render_user_template  # noqa: E402
-from pldc.store import JsonlStore, content_key  # noqa: E402
+from pldc.render import render_system_prompt  # noqa: E402
+from pldc.store import JsonlStore  # noqa: E402
 
 
 def main() -> None:
@@ -72,8 +74,6 @@ def main() -> None:
         "few-shot": render_system_prompt(schema, [], demonstrations=[d.text for d in demos]),
     }
     store = JsonlStore(ROOT / ".pldc" / "calibration-size" / f"{task.display_name}.jsonl")
-    template = render_user_template(schema)
-    identity = scorer_key(student.identity)
     # The few-shot prompt's own demonstrations stay out of the pool, for both prompts alike.
     pool = [example for example in [*data.train, *data.dev] if example.id not in demo_ids]
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -87,17 +87,9 @@ def main() -> None:
     }
     for name in args.prompts.split(","):
         system_prompt = prompts[name]
-        rows = []
-        for i, example in enumerate(pool, start=1):
-            messages = render_messages(system_prompt, template, example.inputs)
-            key = content_key("label-scores", identity, messages, schema.labels)
-            row = store.get(key)
-            if row is None:
-                row = student.score(messages, labels)
-                store.put(key, row)
-            rows.append(row)
-            if i % 50 == 0:
-                print(f"{name}: {i}/{len(pool)}", file=sys.stderr, flush=True)
+        rows = stored_label_scores(
+            student, schema, system_prompt, [example.inputs for example in pool], store
+        )
         report["prompts"][name] = {
             "system_prompt_tokens": student.count_tokens(system_prompt),
             "results": _measure(pool, rows, labels, sizes, args),

@@ -29,7 +29,7 @@ import shlex
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -190,28 +190,40 @@ def run_prompt(
 ) -> tuple[list[str], Calibration, float]:
     """Predicted labels for the evaluation records, calibrated on the calibration inputs."""
     started = time.perf_counter()
-    user_template = render_user_template(schema)
-    identity = scorer_key(student.identity)
     labels = list(schema.labels)
 
     def label_scores(records: Sequence[Record]) -> list[dict[str, float]]:
-        rows = []
-        for i, record in enumerate(records, start=1):
-            inputs = {spec.name: record[spec.name] for spec in schema.input_fields}
-            messages = render_messages(system_prompt, user_template, inputs)
-            key = content_key("label-scores", identity, messages, schema.labels)
-            row = store.get(key)
-            if row is None:
-                row = student.score(messages, labels)
-                store.put(key, row)
-            rows.append(row)
-            if i % 50 == 0:
-                print(f"  {i}/{len(records)}", file=sys.stderr, flush=True)
-        return rows
+        return stored_label_scores(student, schema, system_prompt, records, store)
 
     calibration = fit_calibration("batch", label_scores(calibration_set), labels)
     predicted = [decide(row, labels, calibration) for row in label_scores(evaluation)]
     return predicted, calibration, time.perf_counter() - started
+
+
+def stored_label_scores(
+    student: Backend,
+    schema: TaskSchema,
+    system_prompt: str,
+    records: Sequence[Mapping[str, str]],
+    store: JsonlStore,
+) -> list[dict[str, float]]:
+    """The student's label scores for each record's inputs under `system_prompt`, each read
+    from `store` or scored and stored there."""
+    user_template = render_user_template(schema)
+    identity = scorer_key(student.identity)
+    rows = []
+    for i, record in enumerate(records, start=1):
+        inputs = {spec.name: record[spec.name] for spec in schema.input_fields}
+        messages = render_messages(system_prompt, user_template, inputs)
+        key = content_key("label-scores", identity, messages, schema.labels)
+        row = store.get(key)
+        if row is None:
+            row = student.score(messages, list(schema.labels))
+            store.put(key, row)
+        rows.append(row)
+        if i % 50 == 0:
+            print(f"  {i}/{len(records)}", file=sys.stderr, flush=True)
+    return rows
 
 
 def paired_bootstrap(
