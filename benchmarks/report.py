@@ -43,8 +43,10 @@ they are not comparable to ours:
   never the gold evidence spans, from a seeded sample of 12 contracts (204 hypothesis pairs:
   102 train, 34 dev, 68 test; `signatures/contract_nli.py`). The paper uses the whole set.
 - **Decoding.** pldc's rows (zero-shot, few-shot, PLD, teacher zero-shot) read label
-  log-likelihoods, calibrated on dev. DSPy's rows generate and parse through its ChatAdapter,
-  as DSPy programs do; chain-of-thought rows generate their reasoning.
+  log-likelihoods, batch-calibrated on the same inputs: dev, then training inputs, as a
+  compile calibrates the prompt it ships (the 60-example slices: dev alone). DSPy's rows
+  generate and parse through its ChatAdapter, as DSPy programs do; chain-of-thought rows
+  generate their reasoning.
 """
 
 
@@ -62,6 +64,8 @@ def main() -> None:
     done = []
     for path in sorted(RESULTS.glob("*.json")):
         results = json.loads(path.read_text())
+        if "config" not in results:  # the served-model load measurements, not a task's rows
+            continue
         done.append(results["config"]["task"])
         lines += _task_section(results, path)
     earlier = sorted((RESULTS / "slice60").glob("*.json"))

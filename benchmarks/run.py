@@ -343,7 +343,14 @@ def _write_markdown(path: Path, results: dict) -> None:
         f"{results['machine']}. Teacher {config['teacher']}, student {config['student']}, "
         f"budget {config['budget']} tokens, seed {config['seed']}. Every row: the same "
         f"{config['train']} training examples, {config['dev']} dev examples to select on, and "
-        f"the same test slice of **{config['test']} examples**.",
+        f"the same test slice of **{config['test']} examples**."
+        + (
+            f" Rows that score labels are batch-calibrated on the same "
+            f"{config['calibration_examples']} inputs (dev, then training), as a compile "
+            "calibrates the prompt it ships."
+            if "calibration_examples" in config
+            else ""
+        ),
         "",
     ]
     if config["task"] in PAPER:
