@@ -125,10 +125,26 @@ def show_artifact(console: Console, artifact: CompiledPrompt) -> None:
         f"best of {len(provenance.trials)} trials (trial {provenance.best_trial}, "
         f"{provenance.sampler}); seed {artifact.seed}"
     )
+    console.print(_calibration_line(artifact), highlight=False)
     _print_dropped(console, artifact)
     _print_resolution(console, artifact)
     _print_front(console, artifact)
     print_summary(console, artifact)
+
+
+def _calibration_line(artifact: CompiledPrompt) -> str:
+    """The calibration the artifact decides with, and the inputs its offsets were fitted on."""
+    calibration = artifact.calibration
+    if calibration.method == "none":
+        return "calibration: none"
+    offsets = ", ".join(f"{label} {o:+.3f}" for label, o in calibration.label_offsets.items())
+    ids = artifact.provenance.calibration_example_ids
+    fitted = (
+        f"{len(ids)} inputs (dev, then training)"
+        if ids is not None
+        else "the selection examples' inputs"
+    )
+    return f"calibration: {calibration.method}, fitted on {fitted}; offsets {offsets}"
 
 
 def _print_candidates(console: Console, artifact: CompiledPrompt) -> None:

@@ -104,3 +104,18 @@ def test_check_on_the_real_student_reproduces_the_recorded_score(capsys):
     assert code == 0, result
     assert result["recorded_macro_f1"] == load_artifact(ARTIFACT).scores.dev.macro_f1
     assert abs(result["drop"]) <= 0.02  # cached and uncached logits differ slightly
+
+
+def test_show_says_what_the_calibration_was_fitted_on(capsys):
+    artifact = load_artifact(ARTIFACT)
+    code, out, _ = run(["show", str(ARTIFACT)], capsys)
+    fitted = len(artifact.provenance.calibration_example_ids)
+    assert (
+        code == 0 and f"calibration: batch, fitted on {fitted} inputs (dev, then training)" in out
+    )
+    first, offset = next(iter(artifact.calibration.label_offsets.items()))
+    assert f"{first} {offset:+.3f}" in out
+
+    older = ROOT / "compiled" / "expense_claims.json"  # made before calibration_examples
+    code, out, _ = run(["show", str(older)], capsys)
+    assert code == 0 and "fitted on the selection examples' inputs" in out
