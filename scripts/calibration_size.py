@@ -2,17 +2,20 @@
 
     python scripts/calibration_size.py signatures/stereoset.py
 
-pldc fits its batch-calibration offsets (`pldc.calibration`, Zhou et al., 2023) on the inputs of
-the compile's selection examples; the benchmark's baseline rows fit them on dev. Offsets fitted
-on fewer inputs are noisier, and a noisier offset costs decisions. This script measures how much,
+pldc fits its batch-calibration offsets (`pldc.calibration`, Zhou et al., 2023) on unlabelled
+inputs: a search trial on its selection examples', the shipped prompt on dev and training
+inputs (`calibration_examples`). Offsets fitted on fewer inputs are noisier, and a noisier
+offset costs decisions. This script measures how much,
 without touching test: the task's train and dev examples form one labelled pool, split at random
 into a calibration half and an evaluation half (several times, `--splits`). For each size n, it
 fits the offsets on `--draws` random n-input samples of the calibration half, and scores the
-evaluation half with each: the mean Macro-F1 and mean calibrated gold-label log-probability
+evaluation half with each: the mean Macro-F1, accuracy and calibrated gold-label log-probability
 (nats), with the 2.5 and 97.5 percentiles across splits and draws; and, the figure that says how
 much luck a calibration set brings, each draw's Macro-F1 minus that of the fit on the whole
-calibration half, on the same evaluation half. "none" is the uncalibrated student, and "own
-inputs" fits on the evaluation half's own inputs (batch calibration at test time).
+calibration half, on the same evaluation half. "none" is the uncalibrated student, "own
+inputs" fits on the evaluation half's own inputs (batch calibration at test time), and "to its
+label prior" moves the whole half's offsets by the log of its gold-label frequencies, so the
+decisions follow the label prior instead of a uniform one (batch calibration assumes uniform).
 
 Prompts: the zero-shot scaffold, and plain few-shot as the benchmark's row builds it. Label
 scores are stored in .pldc/calibration-size/. Writes docs/calibration-size-<task>.md and .json.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import shlex
 import sys
@@ -39,6 +43,7 @@ from pldc.data import load_task_and_data  # noqa: E402
 from pldc.demonstrations import demonstration_candidates  # noqa: E402
 from pldc.evaluate import score_predictions  # noqa: E402
 from pldc.models import DEFAULT_STUDENT  # noqa: E402
+from pldc.records import Calibration  # noqa: E402
 from pldc.render import render_system_prompt  # noqa: E402
 from pldc.store import JsonlStore  # noqa: E402
 
@@ -100,6 +105,26 @@ def main() -> None:
     print(_markdown(report))
 
 
+PRIOR = "all of the half, to its label prior"
+
+
+def _prior_matched(batch: Calibration, gold: list[str], labels: list[str]) -> Calibration:
+    """Batch calibration's offsets moved so the mean decision follows the calibration half's
+    label frequencies instead of a uniform prior (reads their gold labels)."""
+    prior = {label: max(gold.count(label) / len(gold), 1e-6) for label in labels}
+    return Calibration(
+        method="batch",
+        label_offsets={
+            label: batch.label_offsets[label] + math.log(prior[label]) for label in labels
+        },
+    )
+
+
+def _summary(values: list[float]) -> list[float]:
+    array = np.array(values)
+    return [float(array.mean()), *map(float, np.percentile(array, [2.5, 97.5]))]
+
+
 def _measure(pool, rows, labels, sizes, args) -> list[dict]:
     rng = random.Random(args.seed)
     half = len(pool) // 2
@@ -108,7 +133,8 @@ def _measure(pool, rows, labels, sizes, args) -> list[dict]:
     def record(name: str, calibration, evaluation: list[int]) -> float:
         gold = [pool[i].label for i in evaluation]
         predicted = [decide(rows[i], labels, calibration) for i in evaluation]
-        f1 = score_predictions(gold, predicted, labels).macro_f1
+        scores = score_predictions(gold, predicted, labels)
+        f1 = scores.macro_f1
         nats = float(
             np.mean(
                 [
@@ -117,8 +143,11 @@ def _measure(pool, rows, labels, sizes, args) -> list[dict]:
                 ]
             )
         )
-        entry = results.setdefault(name, {"macro_f1": [], "gold_log_prob": [], "minus_all": []})
+        entry = results.setdefault(
+            name, {"macro_f1": [], "accuracy": [], "gold_log_prob": [], "minus_all": []}
+        )
         entry["macro_f1"].append(f1)
+        entry["accuracy"].append(scores.accuracy)
         entry["gold_log_prob"].append(nats)
         return f1
 
@@ -130,7 +159,7 @@ def _measure(pool, rows, labels, sizes, args) -> list[dict]:
         f1_all = record("all", whole, evaluation)
         results["all"]["minus_all"].append(0.0)
         fits = {"none": [fit_calibration("none", [], labels)]}
-        for size in sizes:
+        for size in [size for size in sizes if size < len(calibration_half)]:
             fits[str(size)] = [
                 fit_calibration(
                     "batch", [rows[i] for i in rng.sample(calibration_half, size)], labels
@@ -138,6 +167,7 @@ def _measure(pool, rows, labels, sizes, args) -> list[dict]:
                 for _ in range(args.draws)
             ]
         fits["own inputs"] = [fit_calibration("batch", [rows[i] for i in evaluation], labels)]
+        fits[PRIOR] = [_prior_matched(whole, [pool[i].label for i in calibration_half], labels)]
         for name, calibrations in fits.items():
             for calibration in calibrations:
                 f1 = record(name, calibration, evaluation)
@@ -148,7 +178,7 @@ def _measure(pool, rows, labels, sizes, args) -> list[dict]:
         minus = np.array(entry["minus_all"])
         out.append(
             {
-                "calibration_inputs": name if name in ("none", "all", "own inputs") else int(name),
+                "calibration_inputs": name if not name.isdigit() else int(name),
                 "n_half": half,
                 "macro_f1": [float(f1.mean()), *map(float, np.percentile(f1, [2.5, 97.5]))],
                 "gold_log_prob": [
@@ -156,6 +186,7 @@ def _measure(pool, rows, labels, sizes, args) -> list[dict]:
                     *map(float, np.percentile(nats, [2.5, 97.5])),
                 ],
                 "minus_all": [float(minus.mean()), *map(float, np.percentile(minus, [2.5, 97.5]))],
+                "accuracy": _summary(entry["accuracy"]),
                 "evaluations": len(f1),
             }
         )
@@ -179,16 +210,18 @@ def _markdown(report: dict) -> str:
             f"## {name} ({entry['system_prompt_tokens']} system-prompt tokens)",
             "",
             "| calibration inputs | evaluation Macro-F1 | minus the whole half's fit, same split "
-            "| gold log-prob (nats) |",
-            "|---|---:|---:|---:|",
+            "| accuracy | gold log-prob (nats) |",
+            "|---|---:|---:|---:|---:|",
         ]
         for row in entry["results"]:
             inputs = row["calibration_inputs"]
             inputs = f"all {row['n_half']} of the half" if inputs == "all" else inputs
             f1, nats, minus = row["macro_f1"], row["gold_log_prob"], row["minus_all"]
+            accuracy = row["accuracy"]
             lines.append(
                 f"| {inputs} | {f1[0]:.3f} [{f1[1]:.3f}, {f1[2]:.3f}] "
                 f"| {minus[0]:+.3f} [{minus[1]:+.3f}, {minus[2]:+.3f}] "
+                f"| {accuracy[0]:.3f} [{accuracy[1]:.3f}, {accuracy[2]:.3f}] "
                 f"| {nats[0]:.3f} [{nats[1]:.3f}, {nats[2]:.3f}] |"
             )
         lines.append("")
