@@ -183,6 +183,7 @@ def _pld(b: Bench, preset_name: str, what: str) -> Compiled:
         prompt_tokens=_message_tokens(b.student, empty),
         answered_by=b.student.identity.name,
         decoding="label log-likelihood, calibrated on dev and training inputs",
+        calibration=artifact.calibration,
         notes=[
             f"{preset_name} preset ({what}); the gate shipped {shipped} with "
             f"{len(artifact.rules)} candidates; compile cost includes pldc's own scoring of "

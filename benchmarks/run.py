@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument(
         "--calibration-examples",
-        type=int,
+        type=_positive,
         default=CompileSettings().calibration_examples,
         help="inputs every label-scoring row is calibrated on (dev, then train), as pldc's",
     )
@@ -132,6 +132,13 @@ def main() -> None:
     console.print(f"wrote {out} and {out.with_suffix('.md')}")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive count; give 1 or more")
+    return value
+
+
 def _bench(args, task, task_path: Path, data, config: dict, progress: RichProgress) -> Bench:
     """What every row shares: the examples, both models (counted), budget and seed."""
     rng = random.Random(args.seed)
@@ -178,6 +185,9 @@ def _run_row(name: str, b: Bench, progress: RichProgress) -> dict:
         "test_accuracy": scores.accuracy,
         "unparsed": predicted.count(UNPARSED),
         "prompt_tokens": compiled.prompt_tokens,
+        "calibration_offsets": (
+            compiled.calibration.label_offsets if compiled.calibration else None
+        ),
         "compile_teacher": _usage(teacher_before, teacher_after),
         "compile_student": _usage(student_before, student_after),
         "compile_seconds": round(compile_seconds, 1),

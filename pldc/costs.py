@@ -126,11 +126,11 @@ def _student_stages(
     held = max(0, min(settings.gate_examples, selection - MIN_SEARCH_EXAMPLES))
     searched_on = selection - held
     baselines = 1 if settings.rules_only or not settings.demonstrations else 2
-    labelled = len(data.dev) + len(data.train)
-    # Calibration inputs (dev first, then train) and the selection examples overlap; the
-    # stored score of an example already scored is reused.
-    calibrated = min(labelled, min(settings.calibration_examples, labelled) + searched_on)
-    evaluated = calibrated + len(data.test)
+    # The calibration inputs (dev first, then train) and the selection examples (dev, then
+    # train) share dev and perhaps some train; a score already stored is reused.
+    pool = 0 if settings.calibration == "none" else settings.calibration_examples
+    unique = max(pool, len(data.dev)) + max(0, searched_on - len(data.dev))
+    evaluated = min(len(data.dev) + len(data.train), unique) + len(data.test)
     stages = []
     if settings.verify:
         stages.append(_student("rule verification", (rules + 1) * verify_n, with_one_rule))

@@ -82,6 +82,11 @@ def artifact_summary(artifact: CompiledPrompt) -> dict:
             for c in artifact.rules
         ],
         "scores": artifact.scores.model_dump(),
+        "calibration": {
+            **artifact.calibration.model_dump(),
+            "fitted_on": _fitted_on(artifact),
+            "example_ids": artifact.provenance.calibration_example_ids,
+        },
     }
 
 
@@ -138,13 +143,18 @@ def _calibration_line(artifact: CompiledPrompt) -> str:
     if calibration.method == "none":
         return "calibration: none"
     offsets = ", ".join(f"{label} {o:+.3f}" for label, o in calibration.label_offsets.items())
-    ids = artifact.provenance.calibration_example_ids
-    fitted = (
-        f"{len(ids)} inputs (dev, then training)"
-        if ids is not None
-        else "the selection examples' inputs"
-    )
-    return f"calibration: {calibration.method}, fitted on {fitted}; offsets {offsets}"
+    return f"calibration: {calibration.method}, fitted on {_fitted_on(artifact)}; offsets {offsets}"
+
+
+def _fitted_on(artifact: CompiledPrompt) -> str:
+    """Whose inputs the offsets came from, by the artifact's age: dev and training inputs
+    (`calibration_example_ids`), else the selection examples, else, before those, dev."""
+    provenance = artifact.provenance
+    if provenance.calibration_example_ids is not None:
+        return f"{len(provenance.calibration_example_ids)} inputs (dev, then training)"
+    if provenance.selection_example_ids is not None:
+        return f"the {len(provenance.selection_example_ids)} selection examples' inputs"
+    return "the dev inputs"
 
 
 def _print_candidates(console: Console, artifact: CompiledPrompt) -> None:

@@ -83,7 +83,7 @@ class CompileSettings:
     )
     calibration_examples: int = setting(
         600,
-        "most inputs the shipped prompt's batch calibration is fitted on: all of dev, then "
+        "most inputs the shipped prompt's batch calibration is fitted on: dev first, then "
         "training inputs (gold labels unused), so offsets are less noisy than the search's",
         minimum=1,
     )

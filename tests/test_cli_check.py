@@ -116,6 +116,15 @@ def test_show_says_what_the_calibration_was_fitted_on(capsys):
     first, offset = next(iter(artifact.calibration.label_offsets.items()))
     assert f"{first} {offset:+.3f}" in out
 
-    older = ROOT / "compiled" / "expense_claims.json"  # made before calibration_examples
+    older = ROOT / "compiled" / "legal_intake-rules_only.json"  # before calibration_examples
+    selection = len(load_artifact(older).provenance.selection_example_ids)
     code, out, _ = run(["show", str(older)], capsys)
-    assert code == 0 and "fitted on the selection examples' inputs" in out
+    assert code == 0 and f"fitted on the {selection} selection examples' inputs" in out
+    oldest = ROOT / "compiled" / "expense_claims.json"  # before selection examples
+    code, out, _ = run(["show", str(oldest)], capsys)
+    assert code == 0 and "fitted on the dev inputs" in out
+
+    code, out, _ = run(["show", str(ARTIFACT), "--json"], capsys)
+    calibration = json.loads(out)["calibration"]
+    assert calibration["label_offsets"] == artifact.calibration.label_offsets
+    assert calibration["example_ids"] == artifact.provenance.calibration_example_ids

@@ -70,6 +70,32 @@ def test_rule_evidence_is_bounded_by_every_candidate_left_out_once(capsys, monke
     assert row(out, "rule evidence")[3] == (24 + 64) * (200 + 89)
 
 
+@pytest.mark.parametrize(
+    ("preset", "per_prompt"),
+    [
+        ("", 389 + 211),  # every dev and training input (89 + 300), then the 211 test cases
+        ("calibration_examples = 150\n", 150 + (200 - 89) + 211),  # and the selection's train
+        ("calibration_examples = 10\n", 200 + 211),  # fewer than dev: the selection's alone
+        ('calibration = "none"\n', 200 + 211),  # nothing fitted, nothing extra scored
+    ],
+)
+def test_the_final_evaluation_counts_calibration_inputs_once(
+    preset, per_prompt, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("COLUMNS", "200")
+    optimizer = tmp_path / "preset.toml"
+    optimizer.write_text(preset)
+    code, out = run(
+        ["compile", str(DEMO), "--dry-run", "--optimizer", str(optimizer), "--teacher",
+         "openai/gpt-4o-mini", "--student", "openai/gpt-4o-mini"],
+        capsys,
+    )  # fmt: skip
+
+    assert code == 0
+    # the shipped prompt, zero-shot and few-shot
+    assert row(out, "final evaluation")[3] == 3 * per_prompt
+
+
 @pytest.mark.real_model
 def test_a_dry_run_counts_local_models_with_their_own_tokenizers(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")

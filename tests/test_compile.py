@@ -75,6 +75,25 @@ def test_the_shipped_prompt_is_calibrated_on_dev_then_training_inputs(tmp_path, 
     assert evaluator.predictions("batch", artifact.prompt.system, selection)[1] != shipped
 
 
+def test_without_calibration_no_calibration_input_is_scored(tmp_path, teacher, student):
+    settings = dataclasses.replace(SETTINGS, calibration="none")
+    artifact = compile_toy(tmp_path, teacher, student, settings)
+    assert artifact.provenance.calibration_example_ids == []
+    assert set(artifact.calibration.label_offsets.values()) == {0.0}
+    data = load_task_data(toy_task(), "toy")
+    by_id = {example.id: example for example in [*data.train, *data.dev, *data.test]}
+    provenance = artifact.provenance
+    evaluated = {*provenance.selection_example_ids, *(provenance.gate_example_ids or [])}
+    evaluated |= {example.id for example in [*data.dev, *data.test]}
+    texts = {f"Ticket: {by_id[i].inputs['ticket']}" for i in evaluated}
+    shipped = {
+        messages[1]["content"]
+        for kind, messages in student.calls
+        if kind == "score" and messages[0]["content"] == artifact.prompt.system
+    }
+    assert artifact.rules and shipped and shipped <= texts
+
+
 def test_same_seed_data_and_models_give_an_identical_artifact(tmp_path, teacher, student):
     first = compile_toy(tmp_path, teacher, student, run="a")
     second = compile_toy(tmp_path, teacher, student, run="b")

@@ -38,8 +38,9 @@ class Candidates:
     """Held out of the search: the final gate decides on these alone (`gate_examples`);
     empty when the gate reuses `selection`."""
     calibration: list[Example]
-    """Whose inputs the shipped prompt's batch calibration is fitted on: all of dev, then
-    training examples (`pldc.calibration.calibration_examples`)."""
+    """Whose inputs the shipped prompt's batch calibration is fitted on: dev first, then
+    training examples (`pldc.calibration.calibration_examples`); none with `calibration`
+    "none"."""
 
     @property
     def judged_by_gate(self) -> list[Example]:
@@ -89,7 +90,11 @@ def run(
         demonstrations,
         selection[: len(selection) - held],
         selection[len(selection) - held :],
-        calibration_examples(data.dev, data.train, settings.calibration_examples, settings.seed),
+        []
+        if settings.calibration == "none"
+        else calibration_examples(
+            data.dev, data.train, settings.calibration_examples, settings.seed
+        ),
     )
 
 
