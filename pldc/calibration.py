@@ -5,8 +5,8 @@ Small models carry a strong prior for some labels whatever the input (Qwen2.5-0.
 prior as the student's mean label distribution over a batch of inputs under the same prompt, and
 divides it out. It uses the inputs only, never their gold labels. Each search trial is
 calibrated on the inputs of the examples it is scored on (cheap: their scores are at hand). The
-shipped prompt's offsets are fitted once more, on more inputs (`calibration_examples`: all of
-dev, then training inputs, whose labels go unread), and frozen in the artifact, so deployment
+shipped prompt's offsets are fitted once more, on more inputs (`calibration_examples`: dev
+first, then training inputs, whose labels go unread), and frozen in the artifact, so deployment
 decodes exactly as the artifact's scores were measured. With about 100 inputs the fit is noisy:
 on StereoSet's zero-shot prompt, a fit on 100 random inputs decides a held-out set within
 [-0.022, +0.012] Macro-F1 of a fit on 225 (docs/calibration-size-stereoset.md).
@@ -38,9 +38,9 @@ PROBABILITY_FLOOR = 1e-6
 def calibration_examples(
     dev: Sequence[Example], train: Sequence[Example], limit: int, seed: int
 ) -> list[Example]:
-    """The examples whose inputs a shipped prompt's batch calibration is fitted on: all of dev,
-    then the training examples in a seeded order, the first `limit` of them
-    (`calibration_examples`). Their gold labels are not read."""
+    """The examples whose inputs a shipped prompt's batch calibration is fitted on: dev first,
+    then the training examples in a seeded order, the first `limit` of them in all
+    (`calibration_examples`; a limit below dev takes part of dev). Gold labels are not read."""
     rest = sorted(train, key=lambda example: example.id)
     random.Random(f"calibration:{seed}").shuffle(rest)
     return [*dev, *rest][:limit]

@@ -6,7 +6,7 @@ teacher's, nor resolution's, nor verification's, nor a demonstration), dealt rou
 across labels, up to `selection_examples`: more examples to choose on than dev alone, so the
 chosen prompt overfits less. The last `gate_examples` of them are held out of the search for
 the final gate, which then judges the search's best on examples that did not choose it. The
-shipped prompt is calibrated on still more inputs: all of dev, then training examples, up to
+shipped prompt is calibrated on still more inputs: dev first, then training examples, up to
 `calibration_examples`. Cheap and deterministic, so not stored.
 """
 

@@ -1,5 +1,5 @@
 """Stage 8, the final evaluation: the shipped prompt, zero-shot and few-shot, each calibrated
-on the calibration examples' inputs (all of dev, then training inputs: `calibration_examples`)
+on the calibration examples' inputs (dev first, then training inputs: `calibration_examples`)
 and frozen for the selection examples, dev and test, with 95% intervals, and the shipped
 prompt's paired test gain over each baseline.
 
