@@ -144,6 +144,7 @@ def test_a_real_dspy_program_compiled_by_pld_on_the_demo_evaluates_as_pldc_load(
         resolve_rounds=0,
         verify=False,
         selection_examples=16,
+        calibration_examples=24,  # dev's 16 and 8 training inputs, for the suite's time
     )
     with dspy.context(lm=lm):
         program = optimizer.compile(
