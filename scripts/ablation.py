@@ -4,7 +4,9 @@
     python scripts/ablation.py signatures/stereoset.py
     python scripts/ablation.py signatures/expense_claims.py --optimizer optimizers/contrast.toml
 
-Rows, all with the same student, scaffold, token budget and batch calibration on dev inputs:
+Rows, all with the same student, scaffold and token budget, each batch-calibrated on the same
+inputs a compile calibrates the prompt it ships on (`calibration_examples`: dev first, then
+training inputs; pldc.calibration):
 zero-shot (no rules); raw per-example teacher rules in extraction order, trimmed to the budget;
 clustered and synthesized rules, trimmed; the same after closed-loop conflict resolution; and
 the full compile, which adds the Optuna search. It runs `compile_task` in a run directory of
@@ -31,6 +33,7 @@ import optuna
 ROOT = Path(__file__).resolve().parent.parent
 
 from pldc.backends import open_model  # noqa: E402
+from pldc.calibration import calibration_examples  # noqa: E402
 from pldc.compiler import compile_task  # noqa: E402
 from pldc.embed import open_embedder  # noqa: E402
 from pldc.evaluate import score_predictions  # noqa: E402
@@ -172,12 +175,12 @@ def main() -> None:
     evaluator = workspace.evaluator
     gold = [example.label for example in data.test]
     labels = schema.labels
+    pool = calibration_examples(data.dev, data.train, settings.calibration_examples, settings.seed)
     rows, predicted = [], []
     with progress.stage("ablation rows", total=len(stages)) as stage:
         for name, row in stages:
-            dev_predicted, calibration = evaluator.predictions(
-                settings.calibration, row.system_prompt, data.dev
-            )
+            _, calibration = evaluator.predictions(settings.calibration, row.system_prompt, pool)
+            dev_predicted = evaluator.decided(row.system_prompt, data.dev, calibration)
             test_predicted = evaluator.decided(row.system_prompt, data.test, calibration)
             predicted.append(test_predicted)
             test = macro_f1_interval(gold, test_predicted, labels)
@@ -214,7 +217,7 @@ def main() -> None:
     for flag, value in flags.items():
         if value is not None:
             command += f" --{flag.removeprefix('token_')} {value}"
-    report = render(report_name, artifact, rows, data, compile_seconds, command)
+    report = render(report_name, artifact, rows, data, len(pool), compile_seconds, command)
     out = ROOT / "docs" / f"ablation-{report_name}"
     out.parent.mkdir(exist_ok=True)
     out.with_suffix(".md").write_text(report)
@@ -222,7 +225,7 @@ def main() -> None:
     print(report)
 
 
-def render(name, artifact, rows, data, compile_seconds, command) -> str:
+def render(name, artifact, rows, data, calibration_inputs, compile_seconds, command) -> str:
     stated = rows[0]["true_rules_stated"] is not None
     lines = [
         f"# Ablation: {name}",
@@ -232,10 +235,11 @@ def render(name, artifact, rows, data, compile_seconds, command) -> str:
         f"directory). Teacher {artifact.teacher.name}, student {artifact.student.name}, budget "
         f"{artifact.token_budget} tokens, seed {artifact.seed}; splits train {len(data.train)}, "
         f"dev {len(data.dev)}, test {len(data.test)}. "
-        "Every row is calibrated on the dev inputs (batch calibration) and scored on the test "
-        "split; intervals are 95% bootstrap intervals over the test examples, paired with "
-        "zero-shot for the difference (pldc.stats). Share of the true rules' gain: the row's "
-        "gain over zero-shot divided by the true rules' gain.",
+        f"Every row is batch-calibrated on the same {calibration_inputs} inputs, dev first, then "
+        "training inputs, as a compile calibrates the prompt it ships (`calibration_examples`), "
+        "and scored on the test split; intervals are 95% bootstrap intervals over the test "
+        "examples, paired with zero-shot for the difference (pldc.stats). Share of the true "
+        "rules' gain: the row's gain over zero-shot divided by the true rules' gain.",
         "",
         "| stage | in prompt (of candidates) | tokens | dev Macro-F1 | test Macro-F1 [95% CI] | "
         "test − zero-shot [95% CI] | share of true rules' gain | test accuracy |"
