@@ -272,6 +272,8 @@ def rerun_command(config: dict) -> str:
 PLDC_ROWS = ("pldc PLD", "pldc rules-only")
 VARIANTS = {"pldc unclustered": "pldc PLD", "pldc rules-only unclustered": "pldc rules-only"}
 """A pldc row run with another preset, and the row it is compared with, paired."""
+BASELINE_PAIRS = {"student few-shot": "student zero-shot"}
+"""Baseline rows compared with each other, paired: what demonstrations alone add."""
 
 
 def intervals(results: dict) -> dict[str, dict[str, Interval]]:
@@ -398,17 +400,21 @@ def _write_markdown(path: Path, results: dict) -> None:
         "to the budget; DSPy's prompts are not held to it. Compile calls and tokens are counted "
         "per model; latency is per test example, with the model already loaded. " + COMPARISON_NOTE,
     ]
-    lines += _variant_lines(results)
+    lines += _paired_lines(
+        results, VARIANTS, "Preset variants, minus the pldc row they vary (paired, 95%):"
+    )
+    lines += _paired_lines(results, BASELINE_PAIRS, "Baselines, one minus the other (paired, 95%):")
+    lines += _accuracy_lines(results)
     lines += _sittings_note(rows)
     path.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
-def _variant_lines(results: dict) -> list[str]:
-    """Each preset variant minus the pldc row it varies, paired on the same test examples."""
+def _paired_lines(results: dict, pairs: dict[str, str], heading: str) -> list[str]:
+    """Each row of `pairs` minus the row it is paired with, on the same test examples."""
     rows = {name: row for name, row in results["rows"].items() if row.get("test_predictions")}
     accuracy = metric_key(results) == "test_accuracy"
     lines = []
-    for variant, base in VARIANTS.items():
+    for variant, base in pairs.items():
         if variant not in rows or base not in rows:
             continue
         if rows[variant]["test_ids"] != rows[base]["test_ids"]:
@@ -419,7 +425,23 @@ def _variant_lines(results: dict) -> list[str]:
         )
     if not lines:
         return []
-    return ["", "Preset variants, minus the pldc row they vary (paired, 95%):", "", *lines]
+    return ["", heading, "", *lines]
+
+
+def _accuracy_lines(results: dict) -> list[str]:
+    """Each row's test accuracy with its 95% interval, under a Macro-F1 table: with a few test
+    examples per label, Macro-F1's bootstrap interval covers the truth far less often than 95%
+    (docs/interval-coverage.md), accuracy's as often as it should."""
+    if metric_key(results) == "test_accuracy":
+        return []
+    rows = {name: row for name, row in results["rows"].items() if row.get("test_predictions")}
+    if not rows:
+        return []
+    lines = ["", "Test accuracy [95% CI] (docs/interval-coverage.md says when to prefer it):", ""]
+    for name, row in rows.items():
+        interval = mean_interval(_correct(row))
+        lines.append(f"- {name}: {interval.estimate:.3f} [{interval.low:.3f}, {interval.high:.3f}]")
+    return lines
 
 
 def _sittings_note(rows: dict) -> list[str]:

@@ -110,3 +110,32 @@ def test_accuracy_tasks_compare_the_mean_of_right_answers(tmp_path):
 
     assert found["student zero-shot"]["metric"].estimate == 0.5
     assert found["student zero-shot"]["pldc PLD"].estimate == 0.5
+
+
+def test_few_shot_is_paired_with_zero_shot_and_macro_f1_tables_list_accuracy(tmp_path):
+    gold = ["a", "b"] * 30
+    rows = {
+        "student zero-shot": predicted_row(gold, ["a"] * 60),
+        "student few-shot": predicted_row(gold, gold),
+    }
+
+    text = table(tmp_path, rows)
+
+    assert "Baselines, one minus the other (paired, 95%):" in text
+    assert "- student few-shot − student zero-shot: +0.667 [" in text
+    assert (
+        "- student zero-shot: 0.500 [" in text
+        and "- student few-shot: 1.000 [1.000, 1.000]" in text
+    )
+
+
+def test_accuracy_tables_do_not_list_accuracy_twice(tmp_path):
+    gold = ["a", "b"] * 30
+    rows = {"student zero-shot": predicted_row(gold, ["a"] * 60)}
+    config = {"task": "logiqa", "task_file": "logiqa.py", "test": 60, "train": 24, "dev": 8}
+    config |= {"budget": 512, "seed": 0, "teacher": "t", "student": "s"}
+    benchmark_run._write_markdown(
+        tmp_path / "logiqa.json", {"config": config, "machine": "m", "rows": rows}
+    )
+
+    assert "Test accuracy [95% CI]" not in (tmp_path / "logiqa.md").read_text()
