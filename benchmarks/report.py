@@ -18,6 +18,7 @@ from run import (
     RESULTS,
     ROOT,
     comparison_cells,
+    extra_lines,
     metric_name,
     rerun_command,
 )
@@ -131,7 +132,7 @@ def _task_section(results: dict, path: Path, level: str = "##") -> list[str]:
             f"| {shown} | {' | '.join(cells[name])} | {row['prompt_tokens']} | "
             f"{row['compile_seconds']} | {ratio} |"
         )
-    lines += ["", COMPARISON_NOTE]
+    lines += ["", COMPARISON_NOTE, *extra_lines(results)]
     not_run = [name for name in ROWS if name not in rows]
     if not_run:
         lines += ["", f"Rows not run yet: {', '.join(not_run)}."]

@@ -400,11 +400,7 @@ def _write_markdown(path: Path, results: dict) -> None:
         "to the budget; DSPy's prompts are not held to it. Compile calls and tokens are counted "
         "per model; latency is per test example, with the model already loaded. " + COMPARISON_NOTE,
     ]
-    lines += _paired_lines(
-        results, VARIANTS, "Preset variants, minus the pldc row they vary (paired, 95%):"
-    )
-    lines += _paired_lines(results, BASELINE_PAIRS, "Baselines, one minus the other (paired, 95%):")
-    lines += _accuracy_lines(results)
+    lines += extra_lines(results)
     lines += _sittings_note(rows)
     path.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
@@ -429,9 +425,10 @@ def _paired_lines(results: dict, pairs: dict[str, str], heading: str) -> list[st
 
 
 def _accuracy_lines(results: dict) -> list[str]:
-    """Each row's test accuracy with its 95% interval, under a Macro-F1 table: with a few test
-    examples per label, Macro-F1's bootstrap interval covers the truth far less often than 95%
-    (docs/interval-coverage.md), accuracy's as often as it should."""
+    """Each row's test accuracy with its 95% interval, and the baseline pairs' paired accuracy
+    difference, under a Macro-F1 table: with a few test examples per label, Macro-F1's
+    bootstrap interval covers the truth less often than 95% (docs/interval-coverage.md),
+    accuracy's as often as it should."""
     if metric_key(results) == "test_accuracy":
         return []
     rows = {name: row for name, row in results["rows"].items() if row.get("test_predictions")}
@@ -441,7 +438,25 @@ def _accuracy_lines(results: dict) -> list[str]:
     for name, row in rows.items():
         interval = mean_interval(_correct(row))
         lines.append(f"- {name}: {interval.estimate:.3f} [{interval.low:.3f}, {interval.high:.3f}]")
+    for first, second in BASELINE_PAIRS.items():
+        if first in rows and second in rows and rows[first]["test_ids"] == rows[second]["test_ids"]:
+            diff = _paired(rows[first], rows[second], accuracy=True)
+            lines.append(
+                f"- {first} − {second}, paired: {diff.estimate:+.3f} "
+                f"[{diff.low:+.3f}, {diff.high:+.3f}]"
+            )
     return lines
+
+
+def extra_lines(results: dict) -> list[str]:
+    """The lines under a task's table: preset variants and baselines paired, and accuracy."""
+    return [
+        *_paired_lines(
+            results, VARIANTS, "Preset variants, minus the pldc row they vary (paired, 95%):"
+        ),
+        *_paired_lines(results, BASELINE_PAIRS, "Baselines, one minus the other (paired, 95%):"),
+        *_accuracy_lines(results),
+    ]
 
 
 def _sittings_note(rows: dict) -> list[str]:

@@ -6,11 +6,12 @@ are compared on the same examples, so each resample draws the same example indic
 (`paired=True`): the interval is for the difference, and shared example difficulty cancels.
 Macro-F1 here is the unweighted mean of per-class F1 over every declared label, a class with
 no gold and no predicted example counting 0, exactly as `pldc.evaluate.score_predictions`.
-A resample that misses a class the sample holds has no F1 for it, so it averages over the
-other classes: counting 0 there would pull every interval below its estimate when classes are
-many and rare (77 intents with 3 test examples each: a resample misses a class about 5% of
-the time). A declared class the whole sample lacks counts 0 in every resample, as in the
-estimate.
+A resample that draws none of a class's gold examples has no F1 for that class, so it
+averages over the classes whose gold examples it holds, the same ones for both prompts of a
+paired comparison. Counting such a class 0 pulled intervals below their estimates when
+classes are many and rare: with 77 intents of 3 test examples each, each class is missed by
+about 5% of resamples, and nearly every resample misses some class. A declared class with no
+gold example in the whole sample has F1 0 in the estimate, and counts 0 in every resample.
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ def macro_f1_interval(
     g, p = _codes(gold, labels), _codes(predicted, labels)
     _check(g, p)
     k = len(labels)
-    absent = ~_present(g, p, k)
+    no_gold = _no_gold(g, k)
 
     def statistic(gold_codes, predicted_codes, axis=-1):
-        return _macro_f1(gold_codes, predicted_codes, k, absent)
+        return _macro_f1(gold_codes, predicted_codes, k, no_gold)
 
-    return _interval(statistic, (g, p), _macro_f1(g, p, k, absent), seed, resamples)
+    return _interval(statistic, (g, p), _macro_f1(g, p, k, no_gold), seed, resamples)
 
 
 def paired_difference(
@@ -68,14 +69,14 @@ def paired_difference(
     _check(g, a)
     _check(g, b)
     k = len(labels)
-    absent_a, absent_b = ~_present(g, a, k), ~_present(g, b, k)
+    no_gold = _no_gold(g, k)
 
     def statistic(gold_codes, a_codes, b_codes, axis=-1):
-        return _macro_f1(gold_codes, a_codes, k, absent_a) - _macro_f1(
-            gold_codes, b_codes, k, absent_b
+        return _macro_f1(gold_codes, a_codes, k, no_gold) - _macro_f1(
+            gold_codes, b_codes, k, no_gold
         )
 
-    estimate = _macro_f1(g, a, k, absent_a) - _macro_f1(g, b, k, absent_b)
+    estimate = _macro_f1(g, a, k, no_gold) - _macro_f1(g, b, k, no_gold)
     return _interval(statistic, (g, a, b), estimate, seed, resamples)
 
 
@@ -150,9 +151,10 @@ def _bootstrap_bounds(statistic, data, seed: int, resamples: int) -> tuple[float
     return float(low), float(high)
 
 
-def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int, absent: np.ndarray) -> np.ndarray:
+def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int, no_gold: np.ndarray) -> np.ndarray:
     """Macro-F1 over the last axis, for label codes 0..k-1 (−1: no label): the mean F1 over
-    the classes present along that axis, and the `absent` ones (shape (k,)), which count 0."""
+    the classes with a gold example along that axis, and the `no_gold` ones (shape (k,): no
+    gold example in the whole sample), whose F1 is 0."""
     f1, counted = [], []
     for label in range(k):
         is_gold, is_pred = gold == label, predicted == label
@@ -160,13 +162,13 @@ def _macro_f1(gold: np.ndarray, predicted: np.ndarray, k: int, absent: np.ndarra
         wrong = np.sum(is_gold != is_pred, axis=-1)
         denominator = 2 * tp + wrong
         f1.append(np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0))
-        counted.append((denominator > 0) | absent[label])
+        counted.append(np.any(is_gold, axis=-1) | no_gold[label])
     return np.sum(f1, axis=0) / np.maximum(np.sum(counted, axis=0), 1)
 
 
-def _present(gold: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
-    """Per label code 0..k-1, whether any example has it as gold or prediction."""
-    return np.array([bool(np.any((gold == label) | (predicted == label))) for label in range(k)])
+def _no_gold(gold: np.ndarray, k: int) -> np.ndarray:
+    """Per label code 0..k-1, whether no example has it as gold."""
+    return np.array([not np.any(gold == label) for label in range(k)])
 
 
 def _codes(values: Sequence[str | None], labels: Sequence[str]) -> np.ndarray:

@@ -175,7 +175,13 @@ def main() -> None:
     evaluator = workspace.evaluator
     gold = [example.label for example in data.test]
     labels = schema.labels
-    pool = calibration_examples(data.dev, data.train, settings.calibration_examples, settings.seed)
+    pool = (
+        []
+        if settings.calibration == "none"
+        else calibration_examples(
+            data.dev, data.train, settings.calibration_examples, settings.seed
+        )
+    )
     rows, predicted = [], []
     with progress.stage("ablation rows", total=len(stages)) as stage:
         for name, row in stages:
@@ -235,9 +241,14 @@ def render(name, artifact, rows, data, calibration_inputs, compile_seconds, comm
         f"directory). Teacher {artifact.teacher.name}, student {artifact.student.name}, budget "
         f"{artifact.token_budget} tokens, seed {artifact.seed}; splits train {len(data.train)}, "
         f"dev {len(data.dev)}, test {len(data.test)}. "
-        f"Every row is batch-calibrated on the same {calibration_inputs} inputs, dev first, then "
-        "training inputs, as a compile calibrates the prompt it ships (`calibration_examples`), "
-        "and scored on the test split; intervals are 95% bootstrap intervals over the test "
+        + (
+            f"Every row is batch-calibrated on the same {calibration_inputs} inputs, dev first, "
+            "then training inputs, as a compile calibrates the prompt it ships "
+            "(`calibration_examples`), and "
+            if calibration_inputs
+            else 'No row is calibrated (`calibration = "none"`). Every row is '
+        )
+        + "scored on the test split; intervals are 95% bootstrap intervals over the test "
         "examples, paired with zero-shot for the difference (pldc.stats). Share of the true "
         "rules' gain: the row's gain over zero-shot divided by the true rules' gain.",
         "",

@@ -37,3 +37,22 @@ def test_a_declared_label_absent_from_the_sample_still_counts_zero_in_every_resa
     # "c" has no gold and no predicted example: the estimate averages over all three labels.
     interval = macro_f1_interval(["a", "b"] * 10, ["a", "b"] * 10, ["a", "b", "c"])
     assert interval.estimate == interval.low == interval.high == round(2 / 3, 6)
+
+
+def test_a_label_only_predicted_never_gold_counts_zero_in_every_resample():
+    """A stray prediction of a label no example has as gold: resamples that miss it must not
+    drop that label from the average, or the interval reaches 1.0."""
+    gold = ["a", "b"] * 20
+    stray = ["c", *gold[1:]]
+    interval = macro_f1_interval(gold, stray, ["a", "b", "c"])
+    assert interval.low <= interval.estimate <= interval.high < 0.7
+
+
+def test_a_stray_label_and_an_off_label_reply_for_the_same_miss_are_level():
+    """Both prompts of a paired comparison average over the same classes in each resample."""
+    gold = ["a", "b"] * 20
+    labels = ["a", "b", "c"]
+    one, other = ["c", *gold[1:]], [None, *gold[1:]]
+    for first, second in ((one, other), (other, one)):
+        difference = paired_difference(gold, first, second, labels)
+        assert difference.low == difference.estimate == difference.high == 0.0

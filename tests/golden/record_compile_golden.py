@@ -35,8 +35,8 @@ the study names and, where an opener was dropped, the trials. Calibrating the sh
 and its baselines on `calibration_examples` (dev, then training inputs) instead of the
 selection examples changed each artifact's calibration offsets, scores and provenance
 (`calibration_example_ids`), and stored student scores for the extra inputs; the study names
-and trials did not change. Macro-F1 intervals whose resamples miss a class the sample holds
-now average over the classes each resample holds (`pldc.stats`): only the "resolved" case's
+and trials did not change. A Macro-F1 resample that draws none of a class's gold examples now
+averages over the classes it holds gold examples of (`pldc.stats`): only the "resolved" case's
 Macro-F1 intervals changed, on 15 examples; no estimate, decision or store did.
 They were first recorded before the compiler was split into stages (issue 18), which they
 showed changed nothing.
