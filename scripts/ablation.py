@@ -16,7 +16,8 @@ teacher traces. When the task module defines `rules_stated(text)`, the
 table also counts the true rules each prompt states; when it defines `true_rules` (a list of
 rule texts), a last reference row scores the student with those rules.
 Writes docs/ablation-<task>.md and .json; with `--optimizer PRESET`, the preset's settings are
-used (flags still override) and the files and run directory carry the preset's name.
+used (flags still override) and the files and run directory carry the preset's name; with
+`--seed N`, they also carry `-seedN`.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def main() -> None:
         {**preset, **{key: value for key, value in flags.items() if value is not None}}
     )
     report_name = task.display_name + (f"-{args.optimizer.stem}" if args.optimizer else "")
+    if args.seed is not None:  # another seed is another compile: keep the default's report
+        report_name += f"-seed{args.seed}"
     run_dir = args.run_dir or ROOT / ".pldc" / f"ablation-{report_name}"
     progress = RichProgress()
     teacher = open_model(task.teacher or DEFAULT_TEACHER, progress=progress)
