@@ -281,7 +281,7 @@ def intervals(results: dict) -> dict[str, dict[str, Interval]]:
     pldc row also stored, that pldc row minus this row, paired on the same test examples
     (keyed by the pldc row's name). Accuracy (LogiQA) is compared as the mean of per-example
     correctness; Macro-F1 as in `pldc.stats`."""
-    rows = {name: row for name, row in results["rows"].items() if row.get("test_predictions")}
+    rows = _predicted_rows(results)
     accuracy = metric_key(results) == "test_accuracy"
     out: dict[str, dict[str, Interval]] = {}
     for name, row in rows.items():
@@ -297,6 +297,11 @@ def intervals(results: dict) -> dict[str, dict[str, Interval]]:
                 continue
             out[name][pldc_name] = _paired(pldc_row, row, accuracy)
     return out
+
+
+def _predicted_rows(results: dict) -> dict[str, dict]:
+    """The rows whose test predictions are stored (rows from before they were kept are not)."""
+    return {name: row for name, row in results["rows"].items() if row.get("test_predictions")}
 
 
 def _correct(row: dict) -> list[float]:
@@ -407,21 +412,29 @@ def _write_markdown(path: Path, results: dict) -> None:
 
 def _paired_lines(results: dict, pairs: dict[str, str], heading: str) -> list[str]:
     """Each row of `pairs` minus the row it is paired with, on the same test examples."""
-    rows = {name: row for name, row in results["rows"].items() if row.get("test_predictions")}
+    rows = _predicted_rows(results)
     accuracy = metric_key(results) == "test_accuracy"
-    lines = []
-    for variant, base in pairs.items():
-        if variant not in rows or base not in rows:
-            continue
-        if rows[variant]["test_ids"] != rows[base]["test_ids"]:
-            continue
-        diff = _paired(rows[variant], rows[base], accuracy)
-        lines.append(
-            f"- {variant} − {base}: {diff.estimate:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]"
-        )
+    lines = [
+        line
+        for first, second in pairs.items()
+        for line in _pair_line(rows, first, second, accuracy)
+    ]
     if not lines:
         return []
     return ["", heading, "", *lines]
+
+
+def _pair_line(rows: dict, first: str, second: str, accuracy: bool, after: str = "") -> list[str]:
+    """`first` minus `second`, paired, as one list item; none unless both rows are there and
+    scored on the same test examples."""
+    if first not in rows or second not in rows:
+        return []
+    if rows[first]["test_ids"] != rows[second]["test_ids"]:
+        return []
+    diff = _paired(rows[first], rows[second], accuracy)
+    return [
+        f"- {first} − {second}{after}: {diff.estimate:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]"
+    ]
 
 
 def _accuracy_lines(results: dict) -> list[str]:
@@ -431,7 +444,7 @@ def _accuracy_lines(results: dict) -> list[str]:
     accuracy's as often as it should."""
     if metric_key(results) == "test_accuracy":
         return []
-    rows = {name: row for name, row in results["rows"].items() if row.get("test_predictions")}
+    rows = _predicted_rows(results)
     if not rows:
         return []
     lines = ["", "Test accuracy [95% CI] (docs/interval-coverage.md says when to prefer it):", ""]
@@ -439,12 +452,7 @@ def _accuracy_lines(results: dict) -> list[str]:
         interval = mean_interval(_correct(row))
         lines.append(f"- {name}: {interval.estimate:.3f} [{interval.low:.3f}, {interval.high:.3f}]")
     for first, second in BASELINE_PAIRS.items():
-        if first in rows and second in rows and rows[first]["test_ids"] == rows[second]["test_ids"]:
-            diff = _paired(rows[first], rows[second], accuracy=True)
-            lines.append(
-                f"- {first} − {second}, paired: {diff.estimate:+.3f} "
-                f"[{diff.low:+.3f}, {diff.high:+.3f}]"
-            )
+        lines += _pair_line(rows, first, second, accuracy=True, after=", paired")
     return lines
 
 

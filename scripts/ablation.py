@@ -34,7 +34,6 @@ import optuna
 ROOT = Path(__file__).resolve().parent.parent
 
 from pldc.backends import open_model  # noqa: E402
-from pldc.calibration import calibration_examples  # noqa: E402
 from pldc.compiler import compile_task  # noqa: E402
 from pldc.embed import open_embedder  # noqa: E402
 from pldc.evaluate import score_predictions  # noqa: E402
@@ -46,6 +45,7 @@ from pldc.render import render_candidates  # noqa: E402
 from pldc.rulepool import raw_rule_pool  # noqa: E402
 from pldc.search import fit_to_budget  # noqa: E402
 from pldc.stages import (  # noqa: E402
+    candidates,
     extraction,
     open_workspace,
     resolution,
@@ -178,13 +178,7 @@ def main() -> None:
     evaluator = workspace.evaluator
     gold = [example.label for example in data.test]
     labels = schema.labels
-    pool = (
-        []
-        if settings.calibration == "none"
-        else calibration_examples(
-            data.dev, data.train, settings.calibration_examples, settings.seed
-        )
-    )
+    pool = candidates.run(workspace, traces, resolved, verified).calibration
     rows, predicted = [], []
     with progress.stage("ablation rows", total=len(stages)) as stage:
         for name, row in stages:
