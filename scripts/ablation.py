@@ -18,6 +18,12 @@ rule texts), a last reference row scores the student with those rules.
 Writes docs/ablation-<task>.md and .json; with `--optimizer PRESET`, the preset's settings are
 used (flags still override) and the files and run directory carry the preset's name; with
 `--seed N`, they also carry `-seedN`.
+
+With `--fresh N`, for a task module with a seeded generator (as the bundled demos have), the rows
+are scored on N freshly generated examples instead of the test split, each batch-calibrated on
+60 other fresh inputs, exactly as scripts/fresh_eval.py scores artifacts (same seeds, same score
+store), and the report ends in `-fresh`. Those examples are neither train, dev nor test, so
+compile settings may be chosen on them; the test split stays untouched.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ from typing import NamedTuple
 import optuna
 
 ROOT = Path(__file__).resolve().parent.parent
+
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from demo_ceiling import find_generator, run_prompt  # noqa: E402
 
 from pldc.backends import open_model  # noqa: E402
 from pldc.compiler import compile_task  # noqa: E402
@@ -53,6 +63,7 @@ from pldc.stages import (  # noqa: E402
     verification,
 )
 from pldc.stats import macro_f1_interval, paired_difference  # noqa: E402
+from pldc.store import JsonlStore  # noqa: E402
 from pldc.taskfile import load_task_file  # noqa: E402
 
 
@@ -73,6 +84,10 @@ def main() -> None:
     parser.add_argument(
         "--run-dir", type=Path, help="reuse this run directory (e.g. a demo_report.py compile's)"
     )
+    parser.add_argument(
+        "--fresh", type=int, help="score on this many freshly generated examples, not on test"
+    )
+    parser.add_argument("--fresh-seed", type=int, default=3003, help="as scripts/fresh_eval.py")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # quiet per-trial lines, as pldc compile
 
@@ -176,32 +191,50 @@ def main() -> None:
         ]
         stages.append(("reference: the task's true rules (not distilled)", trimmed(oracle)))
     evaluator = workspace.evaluator
-    gold = [example.label for example in data.test]
     labels = schema.labels
-    pool = candidates.run(workspace, traces, resolved, verified).calibration
+    split = "fresh" if args.fresh else "test"
+    if args.fresh:
+        generate = find_generator(module, None)
+        evaluation = generate(n=args.fresh, seed=args.fresh_seed)
+        calibration_set = generate(n=60, seed=2002)  # scripts/fresh_eval.py's defaults
+        store = JsonlStore(ROOT / ".pldc" / "demo-ceiling" / f"{task.display_name}.jsonl")
+        gold = [record[schema.output_field] for record in evaluation]
+        pool = calibration_set
+    else:
+        gold = [example.label for example in data.test]
+        pool = candidates.run(workspace, traces, resolved, verified).calibration
     rows, predicted = [], []
     with progress.stage("ablation rows", total=len(stages)) as stage:
         for name, row in stages:
-            _, calibration = evaluator.predictions(settings.calibration, row.system_prompt, pool)
-            dev_predicted = evaluator.decided(row.system_prompt, data.dev, calibration)
-            test_predicted = evaluator.decided(row.system_prompt, data.test, calibration)
-            predicted.append(test_predicted)
-            test = macro_f1_interval(gold, test_predicted, labels)
-            versus_zero = paired_difference(gold, test_predicted, predicted[0], labels)
+            if args.fresh:
+                held_out = run_prompt(
+                    student, schema, row.system_prompt, calibration_set, evaluation, store
+                )[0]
+                dev_macro_f1 = None
+            else:
+                prompt = row.system_prompt
+                _, calibration = evaluator.predictions(settings.calibration, prompt, pool)
+                dev_predicted = evaluator.decided(row.system_prompt, data.dev, calibration)
+                held_out = evaluator.decided(row.system_prompt, data.test, calibration)
+                dev_macro_f1 = score_predictions(
+                    [example.label for example in data.dev], dev_predicted, labels
+                ).macro_f1
+            predicted.append(held_out)
+            score = macro_f1_interval(gold, held_out, labels)
+            versus_zero = paired_difference(gold, held_out, predicted[0], labels)
             rows.append(
                 {
                     "stage": name,
                     "rules": row.rules,
                     "candidates": row.candidates,
                     "tokens": row.tokens,
-                    "dev_macro_f1": score_predictions(
-                        [example.label for example in data.dev], dev_predicted, labels
-                    ).macro_f1,
-                    "test_macro_f1": test.estimate,
-                    "test_ci95": [test.low, test.high],
-                    "test_minus_zero_shot": versus_zero.estimate,
-                    "test_minus_zero_shot_ci95": [versus_zero.low, versus_zero.high],
-                    "test_accuracy": score_predictions(gold, test_predicted, labels).accuracy,
+                    "dev_macro_f1": dev_macro_f1,
+                    "held_out_n": len(gold),
+                    f"{split}_macro_f1": score.estimate,
+                    f"{split}_ci95": [score.low, score.high],
+                    f"{split}_minus_zero_shot": versus_zero.estimate,
+                    f"{split}_minus_zero_shot_ci95": [versus_zero.low, versus_zero.high],
+                    f"{split}_accuracy": score_predictions(gold, held_out, labels).accuracy,
                     "true_rules_stated": (
                         rules_stated(row.system_prompt) if rules_stated else None
                     ),
@@ -209,10 +242,10 @@ def main() -> None:
             )
             stage.advance()
     if true_rules:
-        reference_gain = rows[-1]["test_minus_zero_shot"]
+        reference_gain = rows[-1][f"{split}_minus_zero_shot"]
         for row in rows:
             row["share_of_true_rules_gain"] = (
-                row["test_minus_zero_shot"] / reference_gain if reference_gain > 0 else None
+                row[f"{split}_minus_zero_shot"] / reference_gain if reference_gain > 0 else None
             )
     command = f"python scripts/ablation.py {task_path.as_posix()}"
     if args.optimizer:
@@ -220,7 +253,13 @@ def main() -> None:
     for flag, value in flags.items():
         if value is not None:
             command += f" --{flag.removeprefix('token_')} {value}"
-    report = render(report_name, artifact, rows, data, len(pool), compile_seconds, command)
+    if args.fresh:
+        command += f" --fresh {args.fresh}"
+        if args.fresh_seed != 3003:
+            command += f" --fresh-seed {args.fresh_seed}"
+            report_name += f"-freshseed{args.fresh_seed}"
+        report_name += "-fresh"
+    report = render(report_name, artifact, rows, data, len(pool), compile_seconds, command, split)
     out = ROOT / "docs" / f"ablation-{report_name}"
     out.parent.mkdir(exist_ok=True)
     out.with_suffix(".md").write_text(report)
@@ -228,7 +267,9 @@ def main() -> None:
     print(report)
 
 
-def render(name, artifact, rows, data, calibration_inputs, compile_seconds, command) -> str:
+def render(
+    name, artifact, rows, data, calibration_inputs, compile_seconds, command, split="test"
+) -> str:
     stated = rows[0]["true_rules_stated"] is not None
     lines = [
         f"# Ablation: {name}",
@@ -239,33 +280,44 @@ def render(name, artifact, rows, data, calibration_inputs, compile_seconds, comm
         f"{artifact.token_budget} tokens, seed {artifact.seed}; splits train {len(data.train)}, "
         f"dev {len(data.dev)}, test {len(data.test)}. "
         + (
-            f"Every row is batch-calibrated on the same {calibration_inputs} inputs, dev first, "
-            "then training inputs, as a compile calibrates the prompt it ships "
-            "(`calibration_examples`), and "
-            if calibration_inputs
-            else 'No row is calibrated (`calibration = "none"`). Every row is '
+            f"Every row is batch-calibrated on the same {calibration_inputs} other freshly "
+            "generated inputs and scored on "
+            f"{rows[0]['held_out_n']} freshly generated examples, not on the test split "
+            "(the seeds of scripts/fresh_eval.py); intervals are 95% bootstrap intervals over "
+            "those examples, "
+            if split == "fresh"
+            else (
+                f"Every row is batch-calibrated on the same {calibration_inputs} inputs, dev "
+                "first, then training inputs, as a compile calibrates the prompt it ships "
+                "(`calibration_examples`), and "
+                if calibration_inputs
+                else 'No row is calibrated (`calibration = "none"`). Every row is '
+            )
+            + "scored on the test split; intervals are 95% bootstrap intervals over the test "
+            "examples, "
         )
-        + "scored on the test split; intervals are 95% bootstrap intervals over the test "
-        "examples, paired with zero-shot for the difference (pldc.stats). Share of the true "
+        + "paired with zero-shot for the difference (pldc.stats). Share of the true "
         "rules' gain: the row's gain over zero-shot divided by the true rules' gain.",
         "",
-        "| stage | in prompt (of candidates) | tokens | dev Macro-F1 | test Macro-F1 [95% CI] | "
-        "test − zero-shot [95% CI] | share of true rules' gain | test accuracy |"
+        "| stage | in prompt (of candidates) | tokens | dev Macro-F1 | "
+        f"{split} Macro-F1 [95% CI] | {split} − zero-shot [95% CI] | "
+        f"share of true rules' gain | {split} accuracy |"
         + (" true rules stated |" if stated else ""),
         "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if stated else ""),
     ]
     for row in rows:
-        low, high = row["test_ci95"]
-        d_low, d_high = row["test_minus_zero_shot_ci95"]
+        low, high = row[f"{split}_ci95"]
+        d_low, d_high = row[f"{split}_minus_zero_shot_ci95"]
+        dev = "—" if row["dev_macro_f1"] is None else f"{row['dev_macro_f1']:.3f}"
         share = row.get("share_of_true_rules_gain")
         lines.append(
             f"| {row['stage']} | {row['rules']}"
             + (f" ({row['candidates']})" if row["candidates"] else "")
-            + f" | {row['tokens']} | {row['dev_macro_f1']:.3f} | "
-            f"{row['test_macro_f1']:.3f} [{low:.3f}, {high:.3f}] | "
-            f"{row['test_minus_zero_shot']:+.3f} [{d_low:+.3f}, {d_high:+.3f}] | "
+            + f" | {row['tokens']} | {dev} | "
+            f"{row[f'{split}_macro_f1']:.3f} [{low:.3f}, {high:.3f}] | "
+            f"{row[f'{split}_minus_zero_shot']:+.3f} [{d_low:+.3f}, {d_high:+.3f}] | "
             + (f"{share:.0%}" if share is not None else "—")
-            + f" | {row['test_accuracy']:.3f} |"
+            + f" | {row[f'{split}_accuracy']:.3f} |"
             + (
                 f" {len(row['true_rules_stated'])} ({', '.join(row['true_rules_stated']) or '—'}) |"
                 if stated

@@ -10,8 +10,10 @@ no rules, the generator's true rules, and for each artifact given its shipped pr
 search's best trial. `--pair NAME OTHER` adds the paired difference between two artifacts'
 shipped prompts, e.g. a compile under new settings against one under the old. `--mix NAME
 FEW_SHOT` also scores NAME's rules followed by FEW_SHOT's demonstrations in one prompt, to see
-whether the two combine (pair it as NAME+demos; NAME `true` takes the true rules). Every prompt is
-scored with today's student decoding. Each prompt is batch-calibrated on the calibration
+whether the two combine (pair it as NAME+demos; NAME `true` takes the true rules). With
+`--mean-of-pairs`, the pairs' mean difference is added, bootstrapped over the same resampled
+examples for every pair: e.g. new minus old settings, each compiled at several seeds. Every
+prompt is scored with today's student decoding. Each prompt is batch-calibrated on the calibration
 inputs, then Macro-F1 is compared with no rules by a paired bootstrap (`pldc.stats`).
 Choosing between compile settings on these examples never touches the task's test split.
 Label scores are stored in .pldc/demo-ceiling/ (shared with scripts/demo_ceiling.py). Writes
@@ -36,7 +38,11 @@ from pldc.backends import open_model  # noqa: E402
 from pldc.evaluate import score_predictions  # noqa: E402
 from pldc.models import DEFAULT_STUDENT  # noqa: E402
 from pldc.render import render_candidates, render_system_prompt  # noqa: E402
-from pldc.stats import macro_f1_interval, paired_difference  # noqa: E402
+from pldc.stats import (  # noqa: E402
+    macro_f1_interval,
+    mean_paired_difference,
+    paired_difference,
+)
 from pldc.store import JsonlStore  # noqa: E402
 from pldc.taskfile import load_task_file  # noqa: E402
 
@@ -68,6 +74,11 @@ def main() -> None:
         help="also score NAME's shipped rules (NAME 'true': the generator's true rules) followed "
         "by FEW_SHOT's shipped demonstrations, as many as fit FEW_SHOT's token budget; pair it "
         "as NAME+demos (repeatable)",
+    )
+    parser.add_argument(
+        "--mean-of-pairs",
+        action="store_true",
+        help="also give the mean of the --pair differences, with one joint bootstrap interval",
     )
     args = parser.parse_args()
     names = args.names or [path.stem for path in args.artifacts]
@@ -147,6 +158,17 @@ def main() -> None:
                 "prompt": a,
                 "minus": b,
                 "difference": [difference.estimate, difference.low, difference.high],
+            }
+        )
+    if args.mean_of_pairs and pairs:
+        mean = mean_paired_difference(
+            gold, [(predicted[p["prompt"]], predicted[p["minus"]]) for p in pairs], labels
+        )
+        pairs.append(
+            {
+                "prompt": f"mean of the {len(pairs)} pairs above",
+                "minus": "(each pair's second prompt)",
+                "difference": [mean.estimate, mean.low, mean.high],
             }
         )
     command = shlex.join(["python", "scripts/fresh_eval.py", *sys.argv[1:]])

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from pldc.stats import macro_f1_interval, mean_interval, paired_difference, paired_mean_difference
+import random
+
+import pytest
+
+from pldc.stats import (
+    macro_f1_interval,
+    mean_interval,
+    mean_paired_difference,
+    paired_difference,
+    paired_mean_difference,
+)
 
 
 def test_one_example_gives_its_own_score_as_the_interval_not_a_scipy_error():
@@ -56,3 +66,26 @@ def test_a_stray_label_and_an_off_label_reply_for_the_same_miss_are_level():
     for first, second in ((one, other), (other, one)):
         difference = paired_difference(gold, first, second, labels)
         assert difference.low == difference.estimate == difference.high == 0.0
+
+
+def test_the_mean_of_one_pair_is_that_pair_and_of_two_pairs_their_average():
+    rng = random.Random(0)
+    labels = ["a", "b", "c"]
+    gold = [rng.choice(labels) for _ in range(120)]
+    noisy = [[g if rng.random() < p else rng.choice(labels) for g in gold] for p in (0.3, 0.6)]
+    one = mean_paired_difference(gold, [(noisy[1], noisy[0])], labels)
+    assert one == paired_difference(gold, noisy[1], noisy[0], labels)
+    # The same pair twice, one way and back: the mean is 0 in every resample.
+    both = mean_paired_difference(gold, [(noisy[1], noisy[0]), (noisy[0], noisy[1])], labels)
+    assert both.low == both.estimate == both.high == 0.0
+    twice = mean_paired_difference(gold, [(noisy[1], noisy[0]), (noisy[1], gold)], labels)
+    expected = (one.estimate + paired_difference(gold, noisy[1], gold, labels).estimate) / 2
+    assert twice.estimate == pytest.approx(expected, abs=1e-6)
+    assert twice.low <= twice.estimate <= twice.high
+
+
+def test_the_mean_of_no_pairs_or_of_a_short_sequence_is_refused():
+    with pytest.raises(ValueError):
+        mean_paired_difference(["a"], [], ["a", "b"])
+    with pytest.raises(ValueError):
+        mean_paired_difference(["a", "b"], [(["a"], ["b", "a"])], ["a", "b"])
