@@ -65,19 +65,9 @@ def paired_difference(
     Raises:
         ValueError: the three sequences differ in length or are empty.
     """
-    g, a, b = (_codes(x, labels) for x in (gold, predicted_a, predicted_b))
-    _check(g, a)
-    _check(g, b)
-    k = len(labels)
-    no_gold = _no_gold(g, k)
-
-    def statistic(gold_codes, a_codes, b_codes, axis=-1):
-        return _macro_f1(gold_codes, a_codes, k, no_gold) - _macro_f1(
-            gold_codes, b_codes, k, no_gold
-        )
-
-    estimate = _macro_f1(g, a, k, no_gold) - _macro_f1(g, b, k, no_gold)
-    return _interval(statistic, (g, a, b), estimate, seed, resamples)
+    return mean_paired_difference(
+        gold, [(predicted_a, predicted_b)], labels, seed=seed, resamples=resamples
+    )
 
 
 def mean_paired_difference(

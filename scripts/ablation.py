@@ -214,8 +214,8 @@ def main() -> None:
             else:
                 prompt = row.system_prompt
                 _, calibration = evaluator.predictions(settings.calibration, prompt, pool)
-                dev_predicted = evaluator.decided(row.system_prompt, data.dev, calibration)
-                held_out = evaluator.decided(row.system_prompt, data.test, calibration)
+                dev_predicted = evaluator.decided(prompt, data.dev, calibration)
+                held_out = evaluator.decided(prompt, data.test, calibration)
                 dev_macro_f1 = score_predictions(
                     [example.label for example in data.dev], dev_predicted, labels
                 ).macro_f1
